@@ -1,0 +1,354 @@
+"""The only module that runs the `ssh` binary.
+
+Every connection jssh makes is the system OpenSSH client, so the user's keys, agent,
+ProxyJump, certificates and Kerberos keep working. This module builds argv lists (never
+shell strings), shows them with `-v`, and turns ssh's failures into one-line errors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import select
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from jssh.errors import BusyError, ConfigError, JsshError, SshError, WaitTimeout
+
+SSH = "ssh"
+
+# Options for commands jssh runs *through* an existing master: never become a master
+# yourself, never prompt, and don't ask for the block's LocalForward a second time.
+MUX_CLIENT_OPTIONS = (
+    "-T",
+    "-o", "BatchMode=yes",
+    "-o", "ControlMaster=no",
+    "-o", "ClearAllForwardings=yes",
+)  # fmt: skip
+
+Settings = dict[str, list[str]]
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a finished ssh run left behind."""
+
+    argv: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def __repr__(self) -> str:
+        return f"<Result rc={self.returncode} argv={shlex.join(self.argv)!r}>"
+
+
+class Ssh:
+    """Runs ssh with the user's config; `config` is None when it is ssh's default."""
+
+    def __init__(
+        self,
+        config: Path | None = None,
+        *,
+        verbose: bool = False,
+        echo: Callable[[str], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.verbose = verbose
+        self._echo = echo or (lambda line: print(line, file=sys.stderr, flush=True))
+
+    # -- argv --------------------------------------------------------------------
+    def argv(self, *args: str, config: Path | None = None) -> list[str]:
+        """`ssh [-F CONFIG] ARGS...`: -F whenever the config is not ssh's default."""
+        chosen = config or self.config
+        return [SSH, *(["-F", str(chosen)] if chosen else []), *args]
+
+    def _show(self, argv: Sequence[str]) -> None:
+        if self.verbose:
+            self._echo("+ " + shlex.join(argv))
+
+    def _run(
+        self, argv: list[str], *, input_text: str | None = None, timeout: float | None = 30
+    ) -> Result:
+        self._show(argv)
+        try:
+            proc = subprocess.run(
+                argv,
+                input=input_text,
+                stdin=None if input_text is not None else subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
+        except FileNotFoundError:
+            raise SshError(
+                "the ssh client was not found on PATH",
+                hint="install OpenSSH's client (Debian: apt-get install openssh-client)",
+            ) from None
+        except subprocess.TimeoutExpired:
+            raise WaitTimeout(f"ssh did not finish within {timeout:.0f} s: {shlex.join(argv)}") from None
+        return Result(argv, proc.returncode, proc.stdout, proc.stderr)
+
+    # -- configuration -------------------------------------------------------------
+    def resolve(
+        self, host: str, extra: Sequence[str] = (), *, config: Path | None = None
+    ) -> Settings:
+        """`ssh -G`: the fully resolved settings for HOST, keyword -> values."""
+        result = self._run(self.argv("-G", *extra, "--", host, config=config), timeout=15)
+        if not result.ok:
+            raise ConfigError(
+                f"ssh could not read its configuration for {host!r}: {last_line(result.stderr)}",
+                hint="fix the ssh config file named in that message, then run jssh again",
+            )
+        return parse_settings(result.stdout)
+
+    def version(self) -> str:
+        result = self._run([SSH, "-V"], timeout=10)
+        return (result.stderr or result.stdout).strip()
+
+    # -- control master ------------------------------------------------------------
+    def master_pid(self, alias: str) -> int | None:
+        """The pid of the live master for ALIAS, or None (`ssh -O check`)."""
+        result = self._run(self.argv("-O", "check", "--", alias), timeout=10)
+        match = re.search(r"Master running \(pid=(\d+)\)", result.stderr + result.stdout)
+        return int(match.group(1)) if result.ok and match else None
+
+    def stop_master(self, alias: str) -> bool:
+        """`ssh -O exit`; True when a master was there to stop."""
+        return self._run(self.argv("-O", "exit", "--", alias), timeout=10).ok
+
+    def add_forward(self, alias: str, forward: str) -> None:
+        """Ask a live master for its forward again (a duplicate request is fine)."""
+        result = self._run(self.argv("-O", "forward", "-L", forward, "--", alias), timeout=10)
+        if not result.ok:
+            raise classify_failure(alias, result.stderr)
+
+    def start_master(
+        self,
+        alias: str,
+        *,
+        interactive: bool,
+        log_path: Path,
+        connect_timeout: int = 15,
+        stop_waiting: float = 300,
+    ) -> None:
+        """Start the control master for ALIAS (its LocalForward comes from the block).
+
+        With `interactive`, ssh runs on a pty driven by pexpect and every prompt
+        (password, passphrase, OTP, new host key) reaches the user, who answers it.
+        Otherwise ssh runs in BatchMode and fails at once where it would have asked.
+        """
+        options = ["-N", "-o", "ControlMaster=auto", "-o", f"ConnectTimeout={connect_timeout}"]
+        if not interactive:
+            options += ["-o", "BatchMode=yes"]
+        argv = self.argv(*options, "--", alias)
+        if interactive:
+            rc, transcript = _drive_on_pty(argv, self._show, timeout=stop_waiting)
+        else:
+            rc, transcript = self._start_batch(argv, log_path, timeout=stop_waiting)
+        if rc != 0:
+            raise classify_failure(alias, transcript, interactive=interactive)
+
+    def _start_batch(self, argv: list[str], log_path: Path, timeout: float) -> tuple[int, str]:
+        self._show(argv)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        start = log_path.stat().st_size if log_path.exists() else 0
+        # stderr goes to a file, not a pipe: a ProxyJump child inherits it and would
+        # keep a pipe open for as long as the master lives.
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                start_new_session=True,
+            )
+        try:
+            rc = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            rc = 255
+        with open(log_path, "rb") as log:
+            log.seek(start)
+            return rc, log.read().decode(errors="replace")
+
+    # -- commands through the master -------------------------------------------------
+    def run(
+        self,
+        alias: str,
+        remote_argv: Sequence[str],
+        *,
+        input_text: str | None = None,
+        timeout: float | None = 60,
+    ) -> Result:
+        """Run a command on the remote through the master. Every word is quoted."""
+        argv = self.argv(*MUX_CLIENT_OPTIONS, "--", alias, remote_command(remote_argv))
+        return self._run(argv, input_text=input_text, timeout=timeout)
+
+    def run_script(self, alias: str, script: str, *, timeout: float | None = 60) -> Result:
+        """Run a POSIX sh script on the remote. It travels on stdin, so nothing in it
+        (a token, say) ever appears on a command line on either machine."""
+        return self.run(alias, ["sh", "-s"], input_text=script, timeout=timeout)
+
+    def run_attached(self, alias: str, remote_argv: Sequence[str]) -> int:
+        """Run a remote command with the user's terminal (for `logs --follow`)."""
+        argv = self.argv(*MUX_CLIENT_OPTIONS, "--", alias, remote_command(remote_argv))
+        self._show(argv)
+        with contextlib.suppress(KeyboardInterrupt):
+            return subprocess.call(argv)
+        return 0
+
+
+def remote_command(words: Sequence[str]) -> str:
+    """ssh joins its remote words with spaces for the remote shell: quote each one."""
+    return " ".join(shlex.quote(word) for word in words)
+
+
+def parse_settings(text: str) -> Settings:
+    settings: Settings = {}
+    for line in text.splitlines():
+        key, _, value = line.strip().partition(" ")
+        if key:
+            settings.setdefault(key.lower(), []).append(value.strip())
+    return settings
+
+
+def last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "(no output)"
+
+
+# ssh's own words, mapped to one readable line each. Order matters: first match wins.
+_FAILURES: list[tuple[str, type[JsshError], str, str | None]] = [
+    (r"Bad owner or permissions on (\S+)", ConfigError,
+     "ssh refuses {0}: bad owner or permissions",
+     "make it yours and not writable by others: chmod 600 {0}"),
+    (r"bind \[?[^\]]*\]?:(\d+): Address already in use|cannot listen to port: (\d+)", BusyError,
+     "local port {0} is already in use, so the tunnel can't listen there",
+     "free the port, or pick another with `jssh add NAME --local-port N`"),
+    (r"Could not resolve hostname ([^:\s]+)", SshError,
+     "cannot resolve host name {0}", "check the HostName in your ssh config and your DNS"),
+    (r"Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED", SshError,
+     "the host key of {alias} could not be verified",
+     "check the host's key, then fix your known_hosts (ssh-keygen -R HOST)"),
+    (r"Permission denied \(([^)]*)\)", SshError,
+     "authentication to {alias} failed ({0})", None),
+    (r"Too many authentication failures", SshError,
+     "authentication to {alias} failed: too many attempts", None),
+    (r"Connection refused", SshError,
+     "{alias} refused the connection (is sshd running, and is the port right?)", None),
+    (r"Connection timed out|Operation timed out|timed out during banner exchange", SshError,
+     "{alias} is unreachable: the connection timed out", None),
+    (r"No route to host|Network is unreachable", SshError,
+     "{alias} is unreachable: no route to host", None),
+    (r"Connection closed by|Connection reset by|kex_exchange_identification", SshError,
+     "{alias} closed the connection during login", None),
+]  # fmt: skip
+
+
+def classify_failure(alias: str, transcript: str, *, interactive: bool = True) -> JsshError:
+    """Turn what ssh printed into one clear error."""
+    for pattern, kind, message, hint in _FAILURES:
+        match = re.search(pattern, transcript)
+        if match:
+            groups = [g for g in match.groups() if g] or [""]
+            text = message.format(*groups, alias=alias)
+            hint_text = hint.format(*groups, alias=alias) if hint else None
+            if kind is SshError and "authentication" in text and not interactive:
+                hint_text = (
+                    "it needs a password or passphrase and there is no terminal to ask on:"
+                    " run `jssh up` in a terminal, or load your key into ssh-agent"
+                )
+            return kind(text, hint=hint_text)
+    return SshError(f"ssh to {alias} failed: {last_line(transcript)}")
+
+
+_PROMPT_HINT = re.compile(r"(?i)(password|passphrase|verification code|otp|yes/no)")
+
+
+def _drive_on_pty(
+    argv: list[str], show: Callable[[Sequence[str]], None], *, timeout: float
+) -> tuple[int, str]:
+    """Run ssh on a pty, relaying every byte both ways until ssh itself exits.
+
+    pexpect's own interact() waits for EOF, which never comes when a ProxyJump child
+    keeps the pty open; so this loop watches the ssh process instead. The user's
+    terminal is put in raw mode so ssh controls echo (passwords stay invisible).
+    SIGHUP is ignored in ssh and its children: when this pty closes, a jump host's
+    ssh must not die with it.
+    """
+    import pexpect  # imported here: only an interactive start needs it
+
+    show(argv)
+    try:
+        child = pexpect.spawn(argv[0], argv[1:], timeout=None, ignore_sighup=True, echo=False)
+    except pexpect.ExceptionPexpect as exc:
+        raise SshError(f"could not start ssh: {exc}") from None
+    transcript: list[bytes] = []
+    stdin_fd = sys.stdin.fileno() if sys.stdin.isatty() else None
+    out = sys.stderr.buffer
+    deadline = time.monotonic() + timeout
+    with _raw_terminal(stdin_fd):
+        while child.isalive():
+            if time.monotonic() > deadline:
+                child.terminate(force=True)
+                raise WaitTimeout(f"ssh did not finish logging in within {timeout:.0f} s")
+            fds = [child.child_fd] + ([stdin_fd] if stdin_fd is not None else [])
+            with contextlib.suppress(InterruptedError):
+                ready, _, _ = select.select(fds, [], [], 0.1)
+                if child.child_fd in ready:
+                    try:
+                        data = os.read(child.child_fd, 4096)
+                    except OSError:
+                        data = b""
+                    if data:
+                        transcript.append(data)
+                        out.write(data)
+                        out.flush()
+                if stdin_fd is not None and stdin_fd in ready:
+                    data = os.read(stdin_fd, 1024)
+                    if data == b"\x03":  # Ctrl-C in raw mode arrives as a byte
+                        child.terminate(force=True)
+                        raise KeyboardInterrupt
+                    if data:
+                        os.write(child.child_fd, data)
+        # Whatever ssh printed just before exiting (its error, typically).
+        with contextlib.suppress(OSError):
+            while select.select([child.child_fd], [], [], 0)[0]:
+                data = os.read(child.child_fd, 4096)
+                if not data:
+                    break
+                transcript.append(data)
+                out.write(data)
+    out.flush()
+    child.close(force=False)
+    rc = child.exitstatus if child.exitstatus is not None else 255
+    return rc, b"".join(transcript).decode(errors="replace")
+
+
+@contextlib.contextmanager
+def _raw_terminal(fd: int | None) -> Iterator[None]:
+    if fd is None:
+        yield
+        return
+    import termios
+    import tty
+
+    saved = termios.tcgetattr(fd)
+    try:
+        tty.setraw(fd)
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSAFLUSH, saved)
+
