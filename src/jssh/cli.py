@@ -9,14 +9,22 @@ import json
 import os
 import shlex
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from jssh import __version__
 from jssh.errors import ExitCode, JsshError
+
+if TYPE_CHECKING:  # the real imports happen lazily: `--help` and Tab stay fast
+    from jssh.hosts import HostRecord
+    from jssh.jupyter import Jupyter
+    from jssh.manage import Manager
+    from jssh.paths import Paths
+    from jssh.ssh import Ssh
 
 app = typer.Typer(
     name="jssh",
@@ -39,29 +47,31 @@ class Context:
     _cache: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def paths(self):  # type: ignore[no-untyped-def]
+    def paths(self) -> Paths:
         from jssh.paths import Paths
 
         if "paths" not in self._cache:
             self._cache["paths"] = Paths.build(self.ssh_config, self.state_dir)
-        return self._cache["paths"]
+        paths: Paths = self._cache["paths"]
+        return paths
 
     @property
-    def ssh(self):  # type: ignore[no-untyped-def]
+    def ssh(self) -> Ssh:
         from jssh.ssh import Ssh
 
         if "ssh" not in self._cache:
             paths = self.paths
             config = None if paths.ssh_config_is_default else paths.ssh_config
             self._cache["ssh"] = Ssh(config, verbose=self.verbose)
-        return self._cache["ssh"]
+        ssh: Ssh = self._cache["ssh"]
+        return ssh
 
-    def manager(self):  # type: ignore[no-untyped-def]
+    def manager(self) -> Manager:
         from jssh.manage import Manager
 
         return Manager(self.paths, self.ssh)
 
-    def jupyter(self, name: str):  # type: ignore[no-untyped-def]
+    def jupyter(self, name: str) -> Jupyter:
         from jssh.jupyter import Jupyter
 
         record = self.manager().get(name)
@@ -152,7 +162,7 @@ def _say(line: str) -> None:
 
 # -- managed hosts --------------------------------------------------------------------
 @app.command()
-def add(
+def add(  # noqa: PLR0917 - typer maps each parameter to one CLI option
     ctx: typer.Context,
     host: Annotated[
         str,
@@ -162,14 +172,17 @@ def add(
         ),
     ],
     name: Annotated[
-        str | None, typer.Option(help="Name for the managed host [default: the alias or first label].")
+        str | None,
+        typer.Option(help="Name for the managed host [default: the alias or first label]."),
     ] = None,
     local_port: Annotated[
         int | None, typer.Option(help="Port on this machine [default: first free from 8899].")
     ] = None,
     remote_port: Annotated[
         int | None,
-        typer.Option(help="Serve Jupyter on 127.0.0.1:PORT on the remote instead of a unix socket."),
+        typer.Option(
+            help="Serve Jupyter on 127.0.0.1:PORT on the remote instead of a unix socket."
+        ),
     ] = None,
     remote_socket: Annotated[
         str | None,
@@ -182,7 +195,9 @@ def add(
     conda: Annotated[str | None, typer.Option(help="Remote conda env that has jupyter.")] = None,
     command: Annotated[
         str | None,
-        typer.Option(help="Remote command that replaces `jupyter`, e.g. 'apptainer exec img.sif jupyter'."),
+        typer.Option(
+            help="Remote command that replaces `jupyter`, e.g. 'apptainer exec img.sif jupyter'."
+        ),
     ] = None,
     login_shell: Annotated[
         bool | None,
@@ -291,7 +306,7 @@ def list_hosts(
     typer.echo(_table(rows))
 
 
-def _list_entry(record: Any) -> dict[str, Any]:
+def _list_entry(record: HostRecord) -> dict[str, Any]:
     return {
         "name": record.name,
         "alias": record.alias,
@@ -320,11 +335,11 @@ def up(
     name: NameArg,
     open_browser: Annotated[
         bool | None,
-        typer.Option("--open/--no-open", help="Open the URL in a browser [default: when there is a display]."),
+        typer.Option(
+            "--open/--no-open", help="Open the URL in a browser [default: when there is a display]."
+        ),
     ] = None,
-    timeout: Annotated[
-        float, typer.Option(help="Seconds to wait for Jupyter to start.")
-    ] = 90.0,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for Jupyter to start.")] = 90.0,
     no_tmux: Annotated[
         bool, typer.Option("--no-tmux", help="Start Jupyter under nohup even when tmux is there.")
     ] = False,
@@ -414,7 +429,9 @@ def url(ctx: typer.Context, name: NameArg) -> None:
 def logs(
     ctx: typer.Context,
     name: NameArg,
-    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines.")] = False,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new lines.")
+    ] = False,
     lines: Annotated[int, typer.Option("--lines", "-n", help="How many lines to show.")] = 100,
 ) -> None:
     """Show the remote Jupyter server's log."""
@@ -424,7 +441,7 @@ def logs(
 
 
 # -- rendering helpers --------------------------------------------------------------------
-def _table(rows: list[tuple[str, ...]]) -> str:
+def _table(rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join(
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()

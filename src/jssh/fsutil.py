@@ -88,9 +88,7 @@ def _already(change: FileChange) -> bool:
     assert change.data is not None
     raw = change.data.encode() if isinstance(change.data, str) else change.data
     try:
-        return (
-            change.path.stat().st_mode & 0o777 == change.mode and change.path.read_bytes() == raw
-        )
+        return change.path.stat().st_mode & 0o777 == change.mode and change.path.read_bytes() == raw
     except OSError:
         return False
 

@@ -133,5 +133,5 @@ class Registry:
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ConfigError(
                 f"{source} is damaged ({exc}); jssh left it as it is",
-                hint=f"restore it from a backup, or move it away and run `jssh add` again",
+                hint="restore it from a backup, or move it away and run `jssh add` again",
             ) from exc

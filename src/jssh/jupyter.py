@@ -80,7 +80,9 @@ class Jupyter:
         self.say = say or (lambda line: print(line, file=sys.stderr, flush=True))
 
     # -- up --------------------------------------------------------------------------
-    def up(self, *, interactive: bool, wait: float = DEFAULT_WAIT, use_tmux: bool = True) -> UpResult:
+    def up(
+        self, *, interactive: bool, wait: float = DEFAULT_WAIT, use_tmux: bool = True
+    ) -> UpResult:
         record = self.record
         state_dir = self.paths.host_state_dir(record.name)
         fsutil.ensure_private_dir(state_dir)
@@ -116,7 +118,9 @@ class Jupyter:
             )
         fsutil.ensure_private_dir(self.paths.control_dir)
         self.ssh.start_master(
-            self.record.alias, interactive=interactive, log_path=self.paths.master_log(self.record.name)
+            self.record.alias,
+            interactive=interactive,
+            log_path=self.paths.master_log(self.record.name),
         )
 
     def _forward_spec(self) -> str:
@@ -202,9 +206,10 @@ class Jupyter:
             if code == 200:
                 return
             if code == 403:
+                name = self.record.name
                 raise RemoteError(
-                    f"the server for {self.record.name} refuses jssh's token",
-                    hint=f"restart it: `jssh down {self.record.name}` then `jssh up {self.record.name}`",
+                    f"the server for {name} refuses jssh's token",
+                    hint=f"restart it: `jssh down {name}` then `jssh up {name}`",
                 )
             if code is not None:
                 last = f"HTTP {code}"
@@ -248,8 +253,9 @@ class Jupyter:
                 done.append(f"could not reach {record.name} to stop the server")
             else:
                 reply = remote.parse_reply(result.stdout, result.returncode)
-                if reply.get("STOPPED") or reply.get("KILLED"):
-                    done.append(f"stopped the Jupyter server (pid {reply.get('STOPPED') or reply.get('KILLED')})")
+                stopped = reply.get("STOPPED") or reply.get("KILLED")
+                if stopped:
+                    done.append(f"stopped the Jupyter server (pid {stopped})")
                 elif not done:
                     done.append("no Jupyter server was running")
             with contextlib.suppress(FileNotFoundError):
@@ -322,7 +328,9 @@ class Jupyter:
             raise SshError(
                 f"no tunnel to {self.record.name}", hint=f"run `jssh up {self.record.name}` first"
             )
-        return self.ssh.run_attached(self.record.alias, remote.log_command(self.record, lines, follow))
+        return self.ssh.run_attached(
+            self.record.alias, remote.log_command(self.record, lines, follow)
+        )
 
     # -- local state ---------------------------------------------------------------------
     def _local_token(self) -> str | None:

@@ -12,7 +12,7 @@ import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from jssh import ports
+from jssh import fsutil, ports
 from jssh.errors import ConfigError, UsageError
 from jssh.hosts import APPS, Endpoint, HostRecord, Launch
 from jssh.names import alias_for, default_name, parse_target, validate_name
@@ -86,7 +86,11 @@ class Manager:
                 f"your ssh config already has a Host named {alias!r}; jssh won't shadow it",
                 hint="choose another --name, or pass --force to let jssh's block take over",
             )
-        resolved = self.ssh.resolve(target.host, target.ssh_args())
+        # A config that doesn't exist yet is an empty one (ssh -F would refuse it).
+        missing = not self.paths.ssh_config.exists() and not self.paths.ssh_config_is_default
+        resolved = self.ssh.resolve(
+            target.host, target.ssh_args(), config=Path("/dev/null") if missing else None
+        )
         defaults = self.ssh.resolve(target.host, target.ssh_args(), config=Path("/dev/null"))
         carried, notes = carry_settings(resolved, defaults)
         remote_user = resolved.get("user", [""])[0]
@@ -103,14 +107,17 @@ class Manager:
                 ssh_options=carried,
                 control_path=control_path,
                 launch=_launch(request, existing),
-                slurm=request.slurm if request.slurm is not None else (
-                    existing.slurm if existing else None
-                ),
+                slurm=request.slurm
+                if request.slurm is not None
+                else (existing.slurm if existing else None),
                 remote_user=remote_user,
             )
             others = [r for n, r in registry.hosts.items() if n != name]
             record = self._verified(record, resolved, others, user_text, registry.include_text)
             registry.hosts[name] = record
+        # ssh makes the socket, not its directory: without this, a plain
+        # `ssh NAME-jupyter` before the first `jssh up` would fail.
+        fsutil.ensure_private_dir(self.paths.control_dir)
         return AddOutcome(record, changed=record != existing, created=existing is None, notes=notes)
 
     def _control_path(self) -> str:
@@ -154,9 +161,7 @@ class Manager:
         for _ in range(2):
             with tempfile.TemporaryDirectory(prefix="jssh-probe-") as tmp:
                 probe = Path(tmp) / "config"
-                probe.write_text(
-                    render_managed([*others, record]) + "\nMatch all\n" + user_rest
-                )
+                probe.write_text(render_managed([*others, record]) + "\nMatch all\n" + user_rest)
                 probed = self.ssh.resolve(record.alias, config=probe)
             extra = _differences(resolved, probed)
             if not extra:
@@ -182,7 +187,9 @@ class Manager:
         return render_managed([self.store.get(name)]).split("\n\n", 1)[1]
 
 
-def carry_settings(resolved: Settings, defaults: Settings) -> tuple[list[tuple[str, str]], list[str]]:
+def carry_settings(
+    resolved: Settings, defaults: Settings
+) -> tuple[list[tuple[str, str]], list[str]]:
     """The (Keyword, value) pairs NAME-jupyter needs to reach HOST as `ssh HOST` does."""
     import sshconf
 
@@ -235,21 +242,21 @@ def _endpoint(
         return existing.endpoint
     # A private directory in /tmp: short enough for any socket limit, and known before
     # ever connecting. `up` refuses it unless it is ours and 0700.
-    return Endpoint(socket=f"/tmp/jssh-{remote_user or 'user'}/{name}.sock")
+    return Endpoint(socket=f"/tmp/jssh-{remote_user or 'user'}/{name}.sock")  # noqa: S108
 
 
 def _launch(request: AddRequest, existing: HostRecord | None) -> Launch:
     base = existing.launch if existing else Launch()
-    finder_given = any(
-        v is not None for v in (request.venv, request.conda, request.command)
-    )
+    finder_given = any(v is not None for v in (request.venv, request.conda, request.command))
     return Launch(
         app=request.app or base.app,
         login_shell=request.login_shell if request.login_shell is not None else base.login_shell,
         venv=request.venv if finder_given else base.venv,
         conda=request.conda if finder_given else base.conda,
         command=request.command if finder_given else base.command,
-        notebook_dir=request.notebook_dir if request.notebook_dir is not None else base.notebook_dir,
+        notebook_dir=request.notebook_dir
+        if request.notebook_dir is not None
+        else base.notebook_dir,
         extra_args=request.extra_args if request.extra_args is not None else base.extra_args,
     )
 

@@ -150,7 +150,7 @@ printf '%s\n' "$TOKEN" > "$D/token"
 
 MODE=nohup
 if [ "$USE_TMUX" = 1 ] && command -v tmux >/dev/null 2>&1 &&
-   tmux new-session -d -s "$SESSION" -c "$D" 'exec sh ./run.sh' >"$D/tmux.err" 2>&1; then
+   tmux new-session -d -s "$SESSION" -c "$D" "exec sh $(shq "$D/run.sh")" >"$D/tmux.err" 2>&1; then
   MODE=tmux
 else
   if command -v setsid >/dev/null 2>&1; then
@@ -208,7 +208,12 @@ if alive "$PID"; then
   kill -TERM "$PID" 2>/dev/null
   i=0
   while alive "$PID" && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-  if alive "$PID"; then kill -KILL "$PID" 2>/dev/null; say "KILLED $PID"; else say "STOPPED $PID"; fi
+  if alive "$PID"; then
+    kill -KILL "$PID" 2>/dev/null
+    say "KILLED $PID"
+  else
+    say "STOPPED $PID"
+  fi
 else
   say "NOTRUNNING"
 fi
@@ -304,5 +309,5 @@ def stop_script(record: HostRecord) -> str:
 
 def log_command(record: HostRecord, lines: int, follow: bool) -> list[str]:
     """argv (quoted word by word by the caller) that prints the remote server log."""
-    tail = "exec tail -n \"$1\" ${2:+-F} -- \"$HOME/.jssh/$3/jupyter.log\""
+    tail = 'exec tail -n "$1" ${2:+-F} -- "$HOME/.jssh/$3/jupyter.log"'
     return ["sh", "-c", tail, "sh", str(lines), "follow" if follow else "", record.name]

@@ -96,7 +96,9 @@ class Ssh:
                 hint="install OpenSSH's client (Debian: apt-get install openssh-client)",
             ) from None
         except subprocess.TimeoutExpired:
-            raise WaitTimeout(f"ssh did not finish within {timeout:.0f} s: {shlex.join(argv)}") from None
+            raise WaitTimeout(
+                f"ssh did not finish within {timeout:.0f} s: {shlex.join(argv)}"
+            ) from None
         return Result(argv, proc.returncode, proc.stdout, proc.stderr)
 
     # -- configuration -------------------------------------------------------------
@@ -106,8 +108,11 @@ class Ssh:
         """`ssh -G`: the fully resolved settings for HOST, keyword -> values."""
         result = self._run(self.argv("-G", *extra, "--", host, config=config), timeout=15)
         if not result.ok:
+            # ssh names the bad line first and ends with a generic "terminating" line.
+            lines = [line for line in result.stderr.splitlines() if re.search(r"line \d+", line)]
+            reason = lines[0].strip() if lines else last_line(result.stderr)
             raise ConfigError(
-                f"ssh could not read its configuration for {host!r}: {last_line(result.stderr)}",
+                f"ssh could not read its configuration for {host!r}: {reason}",
                 hint="fix the ssh config file named in that message, then run jssh again",
             )
         return parse_settings(result.stdout)
@@ -351,4 +356,3 @@ def _raw_terminal(fd: int | None) -> Iterator[None]:
         yield
     finally:
         termios.tcsetattr(fd, termios.TCSAFLUSH, saved)
-

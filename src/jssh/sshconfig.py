@@ -46,7 +46,13 @@ NOT_CARRIED = (
 )
 ALWAYS_CARRIED = ("hostname", "user", "port")
 # Keywords whose values are one path each; -G prints them unquoted.
-_PATH_KEYWORDS = {"identityfile", "certificatefile", "identityagent", "controlpath", "xauthlocation"}
+_PATH_KEYWORDS = {
+    "identityfile",
+    "certificatefile",
+    "identityagent",
+    "controlpath",
+    "xauthlocation",
+}
 
 CONTROL_PERSIST = "yes"
 SERVER_ALIVE_INTERVAL = 5
@@ -170,8 +176,8 @@ def user_aliases(user_text: str) -> set[str]:
         match = re.match(r"^\s*host(?:\s+|\s*=\s*)(.*)$", line, re.IGNORECASE)
         if not match:
             continue
-        for word in match.group(1).split("#", 1)[0].split():
-            word = word.strip('"')
+        for raw in match.group(1).split("#", 1)[0].split():
+            word = raw.strip('"')
             if word and not any(ch in word for ch in "*?!"):
                 aliases.add(word)
     return aliases

@@ -1,0 +1,239 @@
+"""Fixtures of the jssh test lab. The machinery lives in tests/lab/; this wires it to pytest.
+
+Fixtures (see tests/lab for the classes):
+  lab_account (session)   name of the account sshd logs in as
+  lab_venv (session)      Path of the cached venv with jupyterlab
+  lab_keys (session)      LabKeys: host key + passphrase-less user key
+  make_workstation        factory(**Sshd kwargs) -> started Sshd
+  workstation             a started Sshd on 127.0.0.1:<free port>
+  make_laptop             factory(workstation, hostname=, port=, alias=) -> Laptop
+  laptop                  Laptop whose `workstation` host is the workstation fixture
+  make_relay              factory(host, port) -> TcpRelay
+  relay_workstation       RelayLab(workstation, relay, laptop through the relay)
+  make_netns_workstation  factory(**kwargs) -> started NetnsWorkstation (root)
+  netns_workstation       a started NetnsWorkstation (root; skips otherwise)
+  netns_laptop            Laptop for netns_workstation
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Generator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# Make `import lab` work whatever pytest's import mode (importlib mode does not
+# put this dir on sys.path by itself).
+_TESTS_DIR = str(Path(__file__).resolve().parent)
+if _TESTS_DIR not in sys.path:
+    sys.path.insert(0, _TESTS_DIR)
+
+from lab import (  # noqa: E402
+    IS_ROOT,
+    LabKeys,
+    Laptop,
+    NetnsUnavailable,
+    NetnsWorkstation,
+    RelayLab,
+    Sshd,
+    TcpRelay,
+    describe,
+    ensure_lab_account,
+    ensure_lab_venv,
+    issued_lab_ids,
+    kill_lab_processes,
+    lab_processes,
+)
+
+# Workstations used by the running test, for the sshd logs in failure reports.
+_WORKSTATIONS = pytest.StashKey[list[Sshd]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for line in (
+        "root: needs root (network namespaces, a second account); skipped otherwise",
+        "faults: injects network or process faults",
+        "slow: takes more than a few seconds",
+        "browser: drives a real browser",
+    ):
+        config.addinivalue_line("markers", line)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if IS_ROOT:
+        return
+    skip = pytest.mark.skip(reason="needs root (network namespaces / a separate lab account)")
+    for item in items:
+        if item.get_closest_marker("root"):
+            item.add_marker(skip)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    # On failure, show what sshd said: auth refusals, forward failures,
+    # "Connection closed" are often the whole story.
+    if report.failed:
+        for ws in item.stash.get(_WORKSTATIONS, []):
+            tail = "\n".join(ws.log().splitlines()[-60:])
+            report.sections.append((f"sshd log {ws.lab_id} ({ws.log_path})", tail))
+    return report
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Nothing the lab started may outlive the session: kill stragglers and fail loudly."""
+    leftovers = {lab_id: procs for lab_id in issued_lab_ids() if (procs := lab_processes(lab_id))}
+    if not leftovers:
+        return
+    lines = ["", "jssh lab: processes outlived their test (killed now):"]
+    for lab_id, procs in leftovers.items():
+        lines.append(f" {lab_id}:\n{describe(procs)}")
+        kill_lab_processes(lab_id)
+    session.config.get_terminal_writer().line("\n".join(lines), red=True)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# -- session-wide ingredients ----------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def lab_account() -> str:
+    """The account logins go to: `jsshlab` when root, else the current user."""
+    return ensure_lab_account()
+
+
+@pytest.fixture(scope="session")
+def lab_venv() -> Path:
+    """The cached venv with jupyterlab (built on first use, ~20 s)."""
+    return ensure_lab_venv()
+
+
+@pytest.fixture(scope="session")
+def lab_keys() -> Iterator[LabKeys]:
+    keys = LabKeys.create()
+    yield keys
+    keys.remove()
+
+
+# -- workstations ----------------------------------------------------------
+
+
+@pytest.fixture
+def make_workstation(
+    request: pytest.FixtureRequest, lab_account: str, lab_venv: Path, lab_keys: LabKeys
+) -> Iterator[Callable[..., Sshd]]:
+    """Factory: make_workstation(extra_env=..., extra_config=[...]) -> a started Sshd."""
+    made: list[Sshd] = []
+
+    def make(**kwargs: Any) -> Sshd:
+        ws = Sshd(account=lab_account, venv=lab_venv, keys=lab_keys, **kwargs)
+        made.append(ws)
+        request.node.stash.setdefault(_WORKSTATIONS, []).append(ws)
+        return ws.start()
+
+    yield make
+    for ws in reversed(made):
+        ws.close()
+
+
+@pytest.fixture
+def workstation(make_workstation: Callable[..., Sshd]) -> Sshd:
+    return make_workstation()
+
+
+@pytest.fixture
+def make_netns_workstation(
+    request: pytest.FixtureRequest, lab_account: str, lab_venv: Path, lab_keys: LabKeys
+) -> Iterator[Callable[..., NetnsWorkstation]]:
+    """Factory for workstations in their own network namespace; skips the test
+    when this machine cannot make one."""
+    if not IS_ROOT:
+        pytest.skip("network namespaces need root")
+    made: list[NetnsWorkstation] = []
+
+    def make(**kwargs: Any) -> NetnsWorkstation:
+        try:
+            ws = NetnsWorkstation(account=lab_account, venv=lab_venv, keys=lab_keys, **kwargs)
+        except NetnsUnavailable as exc:
+            pytest.skip(f"no network namespace here: {exc}")
+        made.append(ws)
+        request.node.stash.setdefault(_WORKSTATIONS, []).append(ws)
+        ws.start()
+        return ws
+
+    yield make
+    for ws in reversed(made):
+        ws.close()
+
+
+@pytest.fixture
+def netns_workstation(
+    make_netns_workstation: Callable[..., NetnsWorkstation],
+) -> NetnsWorkstation:
+    return make_netns_workstation()
+
+
+# -- laptops -----------------------------------------------------------------
+
+
+@pytest.fixture
+def make_laptop(
+    lab_keys: LabKeys, make_workstation: Callable[..., Sshd]
+) -> Iterator[Callable[..., Laptop]]:
+    """Factory: make_laptop(workstation, hostname=None, port=None, alias="workstation")."""
+    made: list[Laptop] = []
+
+    def make(workstation: Sshd, **kwargs: Any) -> Laptop:
+        lt = Laptop(workstation=workstation, keys=lab_keys, **kwargs)
+        made.append(lt)
+        return lt
+
+    # Depending on make_workstation orders teardown: laptops (and their ssh
+    # masters) go before the workstations they are connected to.
+    yield make
+    for lt in reversed(made):
+        lt.close()
+
+
+@pytest.fixture
+def laptop(workstation: Sshd, make_laptop: Callable[..., Laptop]) -> Laptop:
+    return make_laptop(workstation)
+
+
+@pytest.fixture
+def netns_laptop(netns_workstation: NetnsWorkstation, make_laptop: Callable[..., Laptop]) -> Laptop:
+    return make_laptop(netns_workstation)
+
+
+# -- network faults ----------------------------------------------------------
+
+
+@pytest.fixture
+def make_relay() -> Iterator[Callable[[str, int], TcpRelay]]:
+    """Factory: make_relay(target_host, target_port) -> TcpRelay on 127.0.0.1:<free port>."""
+    made: list[TcpRelay] = []
+
+    def make(host: str, port: int) -> TcpRelay:
+        relay = TcpRelay(host, port)
+        made.append(relay)
+        return relay
+
+    yield make
+    for relay in made:
+        relay.close()
+
+
+@pytest.fixture
+def relay_workstation(
+    workstation: Sshd,
+    make_relay: Callable[[str, int], TcpRelay],
+    make_laptop: Callable[..., Laptop],
+) -> RelayLab:
+    """A workstation behind a TcpRelay; the laptop's `workstation` host is the relay."""
+    relay = make_relay(workstation.host, workstation.port)
+    laptop = make_laptop(workstation, hostname=relay.host, port=relay.port)
+    return RelayLab(workstation=workstation, relay=relay, laptop=laptop)

@@ -1,0 +1,230 @@
+"""The "laptop": a private home with a realistic ~/.ssh/config, and runners for ssh and jssh."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+import pexpect
+import psutil
+
+from .keys import LabKeys
+from .procs import LAB_ID_VAR, kill_lab_processes, lab_processes, new_lab_id
+from .util import Result, run, short_tempdir
+
+if TYPE_CHECKING:
+    from .sshd import Sshd
+
+__all__ = ["SRC_DIR", "Laptop", "render_user_ssh_config"]
+
+# The project's src/ dir: put on PYTHONPATH so `python -m jssh` runs the
+# working tree even when the package is not pip-installed.
+SRC_DIR = Path(__file__).resolve().parents[2] / "src"
+
+# Variables from the developer's own session that must not leak into jssh's:
+# an agent socket, a tmux it might think it runs in, their Jupyter dirs.
+_SCRUB_PREFIXES = ("JSSH_", "JUPYTER", "SSH_", "TMUX", "XDG_")
+
+
+def render_user_ssh_config(
+    *, alias: str, hostname: str, port: int, user: str, identity: Path, home: Path
+) -> str:
+    """A personal ssh config as a user would have it, including a `Host *` with
+    ControlMaster settings that jssh must override for its own hosts."""
+    ssh = home / ".ssh"
+    return f"""\
+# Personal ssh config (lab)
+# Written by hand over the years; jssh must leave everything here alone.
+
+Host {alias}
+    HostName {hostname}
+    Port {port}
+    User {user}
+    # the key made for this machine
+    IdentityFile {identity}
+
+# an old box, kept for reference
+Host unrelated.example.org
+    User nobody
+    Port 2222
+
+# Defaults for everything else. First value wins in ssh, so these only apply
+# where nothing above (or an Include before this block) set the keyword.
+Host *
+    IdentitiesOnly yes
+    IdentityAgent none
+    UserKnownHostsFile {ssh}/known_hosts
+    StrictHostKeyChecking yes
+    ControlMaster no
+    ControlPath {ssh}/user-cm-%C
+    ControlPersist no
+    ServerAliveInterval 60
+"""
+
+
+class Laptop:
+    """A laptop user's side: home, ~/.ssh (config, known_hosts, key), jssh state dir.
+
+    Every ssh gets `-F ssh_config`: ssh takes `~` from the passwd entry, not
+    from $HOME, so the config file is the only way to keep it off the real ~/.ssh.
+    """
+
+    def __init__(
+        self,
+        *,
+        workstation: Sshd,
+        keys: LabKeys,
+        hostname: str | None = None,
+        port: int | None = None,
+        alias: str = "workstation",
+    ) -> None:
+        self.lab_id = new_lab_id("lt")
+        self.workstation = workstation
+        self.alias = alias
+        self.hostname = hostname or workstation.host
+        self.port = port if port is not None else workstation.port
+        self._ptys: list[pexpect.spawn] = []
+        self._closed = False
+
+        self.root = short_tempdir()
+        self.home = self.root / "home"
+        self.ssh_dir = self.home / ".ssh"
+        self.ssh_config = self.ssh_dir / "config"
+        self.known_hosts = self.ssh_dir / "known_hosts"
+        self.identity = self.ssh_dir / "id_ed25519"
+        self.state_dir = self.root / "state"
+        self.runtime_dir = self.root / "run"
+
+        self.home.mkdir(mode=0o755)
+        self.ssh_dir.mkdir(mode=0o700)
+        self.state_dir.mkdir(mode=0o700)
+        self.runtime_dir.mkdir(mode=0o700)
+        # ssh refuses a private key others can read; copy keeps the 0600.
+        shutil.copy2(keys.user_key, self.identity)
+        shutil.copy2(f"{keys.user_key}.pub", f"{self.identity}.pub")
+        os.chmod(self.identity, 0o600)
+        self.known_hosts.write_text(workstation.known_hosts_line(self.hostname, self.port) + "\n")
+        self.ssh_config.write_text(
+            render_user_ssh_config(
+                alias=alias,
+                hostname=self.hostname,
+                port=self.port,
+                user=workstation.user,
+                identity=self.identity,
+                home=self.home,
+            )
+        )
+        # ssh rejects a config that others can write ("Bad owner or permissions").
+        os.chmod(self.ssh_config, 0o600)
+        self.env = self._make_env()
+
+    def _make_env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUB_PREFIXES)}
+        pythonpath = [str(SRC_DIR), *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
+        env.update(
+            {
+                # For jssh's own paths (XDG defaults derive from HOME). ssh ignores
+                # this HOME; it gets -F instead.
+                "HOME": str(self.home),
+                "XDG_CONFIG_HOME": str(self.home / ".config"),
+                "XDG_STATE_HOME": str(self.home / ".local" / "state"),
+                "XDG_CACHE_HOME": str(self.home / ".cache"),
+                "XDG_DATA_HOME": str(self.home / ".local" / "share"),
+                "XDG_RUNTIME_DIR": str(self.runtime_dir),
+                "JSSH_SSH_CONFIG": str(self.ssh_config),
+                "JSSH_STATE_DIR": str(self.state_dir),
+                # Inherited by jssh, its ssh masters and its watchdog: teardown kills by it.
+                LAB_ID_VAR: self.lab_id,
+                "PYTHONPATH": os.pathsep.join(pythonpath),
+                # Wide and plain, so a URL is never wrapped or coloured in captured output.
+                "COLUMNS": "200",
+                "NO_COLOR": "1",
+            }
+        )
+        return env
+
+    # -- running things ----------------------------------------------------
+
+    def ssh_argv(self, *args: str) -> list[str]:
+        return ["ssh", "-F", str(self.ssh_config), *args]
+
+    def ssh(
+        self, *args: str, timeout: float = 30.0, input: str | None = None, check: bool = False
+    ) -> Result:
+        """`ssh -F <config> *args` with the laptop env.
+
+        Output goes through temp files, so `ssh -fN ...` returns as soon as the
+        master backgrounds itself.
+        """
+        return run(
+            self.ssh_argv(*args),
+            env=self.env,
+            timeout=timeout,
+            input=input,
+            check=check,
+            capture="file",
+        )
+
+    def jssh_argv(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "jssh", *args]
+
+    def jssh(
+        self, *args: str, input: str | None = None, timeout: float = 60.0, check: bool = False
+    ) -> Result:
+        """Run `python -m jssh *args` as the laptop user would, capturing through pipes.
+
+        Pipes on purpose: a jssh that leaves a background ssh holding its
+        stdout/stderr would hang `$(jssh up)` in a user's script, and shows up
+        here as a LabTimeout.
+        """
+        return run(self.jssh_argv(*args), env=self.env, input=input, timeout=timeout, check=check)
+
+    def jssh_pty(
+        self, *args: str, timeout: float = 30.0, dimensions: tuple[int, int] = (24, 200)
+    ) -> pexpect.spawn:
+        """jssh on a pseudo-terminal, for prompts and interactive output. Closed at teardown."""
+        child = pexpect.spawn(
+            sys.executable,
+            ["-m", "jssh", *args],
+            env=self.env,
+            encoding="utf-8",
+            timeout=timeout,
+            dimensions=dimensions,
+            cwd=str(self.home),
+        )
+        self._ptys.append(child)
+        return child
+
+    # -- teardown ----------------------------------------------------------
+
+    def processes(self) -> list[psutil.Process]:
+        """Live processes started from this laptop (jssh, its ssh masters, watchdogs)."""
+        return lab_processes(self.lab_id)
+
+    def close(self) -> None:
+        """Close ptys, stop every process with this laptop's lab id, remove the temp dir."""
+        if self._closed:
+            return
+        self._closed = True
+        for child in self._ptys:
+            child.close(force=True)
+        kill_lab_processes(self.lab_id)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> Laptop:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Laptop {self.lab_id} {self.alias} -> {self.hostname}:{self.port}>"

@@ -1,0 +1,382 @@
+"""`jssh up / down / status / url / logs` against the real sshd, tmux and Jupyter.
+
+What a user sees: a URL on the last line of stdout that opens JupyterLab, runs code in
+a kernel, survives a second `up`, and is gone after `down`.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import stat
+import subprocess
+import time
+import uuid
+from urllib.parse import parse_qs, urlparse
+
+import pexpect
+import psutil
+import pytest
+
+from lab import Laptop, Sshd
+
+
+def up(laptop: Laptop, name: str = "workstation", timeout: float = 120) -> str:
+    result = laptop.jssh("up", name, "--no-open", timeout=timeout)
+    assert result.ok, result
+    url = result.stdout.strip().splitlines()[-1]
+    assert url.startswith("http://127.0.0.1:")
+    return url
+
+
+def token_of(url: str) -> str:
+    return parse_qs(urlparse(url).query)["token"][0]
+
+
+def api(
+    url: str, path: str, *, token: str | None = None, method: str = "GET", body: str | None = None
+) -> tuple[int, bytes]:
+    parsed = urlparse(url)
+    conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=10)
+    headers = {"Authorization": f"token {token}"} if token else {}
+    try:
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def status_json(laptop: Laptop, name: str = "workstation") -> dict[str, object]:
+    result = laptop.jssh("status", name, "--json")
+    assert result.ok, result
+    entries = json.loads(result.stdout)
+    assert len(entries) == 1
+    return entries[0]  # type: ignore[no-any-return]
+
+
+def run_in_kernel(url: str, code: str) -> str:
+    """Start a kernel through the forward and run `code` over its websocket."""
+    import websocket
+
+    token = token_of(url)
+    status, body = api(url, "/api/kernels", token=token, method="POST", body="{}")
+    assert status == 201, body
+    kernel_id = json.loads(body)["id"]
+    parsed = urlparse(url)
+    ws = websocket.create_connection(
+        f"ws://{parsed.hostname}:{parsed.port}/api/kernels/{kernel_id}/channels",
+        header=[f"Authorization: token {token}"],
+        timeout=60,
+    )
+    try:
+        msg_id = uuid.uuid4().hex
+        ws.send(json.dumps({
+            "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "test",
+                       "session": uuid.uuid4().hex, "version": "5.3"},
+            "parent_header": {}, "metadata": {}, "channel": "shell",
+            "content": {"code": code, "silent": False, "store_history": False,
+                        "user_expressions": {}, "allow_stdin": False},
+        }))  # fmt: skip
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            message = json.loads(ws.recv())
+            if message.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            if message["msg_type"] == "execute_result":
+                return str(message["content"]["data"]["text/plain"])
+            if message["msg_type"] == "error":
+                raise AssertionError(message["content"])
+        raise AssertionError("no execute_result within 60 s")
+    finally:
+        ws.close()
+
+
+@pytest.fixture
+def added(laptop: Laptop) -> Laptop:
+    result = laptop.jssh("add", "workstation")
+    assert result.ok, result
+    return laptop
+
+
+def test_up_prints_a_url_that_answers_with_the_token_and_refuses_without(added: Laptop) -> None:
+    url = up(added)
+    assert url.startswith("http://127.0.0.1:8899/lab?token=")
+    assert api(url, "/api/status", token=token_of(url))[0] == 200
+    assert api(url, "/api/status")[0] == 403
+    assert api(url, "/api/status", token="wrong")[0] == 403
+
+
+def test_a_kernel_runs_code_through_the_tunnel(added: Laptop) -> None:
+    url = up(added)
+    assert run_in_kernel(url, "1+1") == "2"
+
+
+def test_a_second_up_reuses_the_same_server_and_token(added: Laptop) -> None:
+    first = up(added)
+    pid = status_json(added)["server"]["pid"]  # type: ignore[index]
+    second = added.jssh("up", "workstation", "--no-open")
+    assert second.ok, second
+    assert second.stdout.strip().splitlines()[-1] == first
+    assert "reusing" in second.stderr
+    assert status_json(added)["server"]["pid"] == pid  # type: ignore[index]
+    assert added.jssh("url", "workstation").stdout.strip() == first
+
+
+def test_up_reuses_a_server_after_the_tunnel_alone_was_closed(added: Laptop) -> None:
+    first = up(added)
+    pid = status_json(added)["server"]["pid"]  # type: ignore[index]
+    down = added.jssh("down", "workstation", "--keep-server")
+    assert down.ok, down
+    assert "closed the tunnel" in down.stdout
+    assert up(added) == first
+    assert status_json(added)["server"]["pid"] == pid  # type: ignore[index]
+
+
+def test_the_token_is_on_no_command_line_on_either_side(added: Laptop) -> None:
+    url = up(added)
+    token = token_of(url)
+    run_in_kernel(url, "2+2")
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        assert token not in cmdline, (proc.pid, cmdline)
+
+
+def test_by_default_the_server_listens_only_on_a_private_unix_socket(added: Laptop) -> None:
+    up(added)
+    server = psutil.Process(status_json(added)["server"]["pid"])  # type: ignore[index, arg-type]
+    assert server.username() == added.workstation.user
+    assert [c for c in server.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN] == []
+    sock_path = f"/tmp/jssh-{added.workstation.user}/workstation.sock"
+    unix = [c.laddr for c in server.net_connections(kind="unix")]
+    assert sock_path in unix
+    assert stat.S_IMODE(os.stat(os.path.dirname(sock_path)).st_mode) == 0o700
+
+
+def test_with_remote_port_the_server_listens_on_loopback_only(laptop: Laptop) -> None:
+    port = _free_port()
+    assert laptop.jssh("add", "workstation", "--remote-port", str(port)).ok
+    url = up(laptop)
+    assert api(url, "/api/status", token=token_of(url))[0] == 200
+    server = psutil.Process(status_json(laptop)["server"]["pid"])  # type: ignore[index, arg-type]
+    listening = {
+        c.laddr for c in server.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN
+    }
+    assert {addr.ip for addr in listening} == {"127.0.0.1"}
+    assert {addr.port for addr in listening} == {port}
+
+
+def test_down_stops_the_server_and_frees_the_local_port(added: Laptop) -> None:
+    up(added)
+    pid = status_json(added)["server"]["pid"]  # type: ignore[index]
+    down = added.jssh("down", "workstation")
+    assert down.ok, down
+    assert "stopped the Jupyter server" in down.stdout
+    assert not psutil.pid_exists(pid)  # type: ignore[arg-type]
+    assert _port_free(8899)
+    state = status_json(added)
+    assert state["master"] == {"running": False, "pid": None}
+
+
+def test_status_shows_tunnel_port_server_and_url(added: Laptop) -> None:
+    url = up(added)
+    state = status_json(added)
+    assert state["master"]["running"] is True  # type: ignore[index]
+    assert state["local_port"] == 8899
+    assert state["local_port_answers"] is True
+    assert state["server"]["state"] == "running"  # type: ignore[index]
+    assert state["server"]["mode"] == "tmux"  # type: ignore[index]
+    assert state["server"]["uptime_seconds"] >= 0  # type: ignore[index, operator]
+    assert state["url"] == url
+    table = added.jssh("status")
+    assert table.ok
+    assert "running (pid" in table.stdout
+    assert url in table.stdout
+
+
+def test_the_server_runs_in_a_named_tmux_session_on_the_remote(added: Laptop) -> None:
+    up(added)
+    sessions = added.workstation.run_as_remote(["tmux", "list-sessions", "-F", "#{session_name}"])
+    assert sessions.ok, sessions
+    assert sessions.stdout.split() == ["jssh-workstation"]
+
+
+def test_without_a_usable_tmux_the_server_runs_under_nohup(
+    make_workstation: object, make_laptop: object, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # A tmux that is there but cannot start a server, as on a box with a broken locale.
+    broken = tmp_path_factory.mktemp("broken-tmux")
+    os.chmod(broken, 0o755)
+    fake = broken / "tmux"
+    fake.write_text("#!/bin/sh\necho 'tmux: invalid LC_ALL, LC_CTYPE or LANG' >&2\nexit 1\n")
+    os.chmod(fake, 0o755)
+    for parent in broken.parents:  # let the lab account reach it
+        if str(parent) in ("/", "/tmp"):
+            break
+        os.chmod(parent, os.stat(parent).st_mode | 0o005)
+    path = f"{broken}:/var/cache/jssh-lab/venv/bin:/usr/bin:/bin"
+    ws: Sshd = make_workstation(extra_env={"PATH": path})  # type: ignore[operator]
+    laptop: Laptop = make_laptop(ws)  # type: ignore[operator]
+    assert laptop.jssh("add", "workstation").ok
+    url = up(laptop)
+    assert api(url, "/api/status", token=token_of(url))[0] == 200
+    assert status_json(laptop)["server"]["mode"] == "nohup"  # type: ignore[index]
+    assert run_in_kernel(url, "3*3") == "9"
+
+
+def test_logs_show_the_remote_server_log(added: Laptop) -> None:
+    up(added)
+    result = added.jssh("logs", "workstation", "-n", "200")
+    assert result.ok, result
+    assert "jssh: starting Jupyter for workstation" in result.stdout
+    assert "is running at" in result.stdout
+
+
+# -- bad situations: one clear line, a non-zero exit, nothing left half-done --------------
+
+
+def assert_one_clear_error(result: object, code: int, *phrases: str) -> None:
+    assert result.returncode == code, result  # type: ignore[attr-defined]
+    stderr = result.stderr  # type: ignore[attr-defined]
+    assert "Traceback" not in stderr
+    error_lines = [line for line in stderr.splitlines() if line.startswith("jssh: error:")]
+    assert len(error_lines) == 1, stderr
+    for phrase in phrases:
+        assert phrase in error_lines[0], stderr
+
+
+def assert_no_tunnel(laptop: Laptop) -> None:
+    assert status_json(laptop)["master"] == {"running": False, "pid": None}
+
+
+def test_missing_jupyter_says_what_was_tried(make_workstation: object, make_laptop: object) -> None:
+    ws: Sshd = make_workstation(extra_env={"PATH": "/usr/bin:/bin"})  # type: ignore[operator]
+    laptop: Laptop = make_laptop(ws)  # type: ignore[operator]
+    assert laptop.jssh("add", "workstation").ok
+    result = laptop.jssh("up", "--no-open", "workstation")
+    assert_one_clear_error(
+        result, 5, "jupyter was not found on workstation", "tried PATH", "--venv"
+    )
+    assert_no_tunnel(laptop)
+
+
+def test_venv_option_finds_jupyter_off_the_path(
+    make_workstation: object, make_laptop: object
+) -> None:
+    ws: Sshd = make_workstation(extra_env={"PATH": "/usr/bin:/bin"})  # type: ignore[operator]
+    laptop: Laptop = make_laptop(ws)  # type: ignore[operator]
+    assert laptop.jssh("add", "workstation", "--venv", str(ws.venv)).ok
+    url = up(laptop)
+    assert api(url, "/api/status", token=token_of(url))[0] == 200
+
+
+def test_a_local_port_held_by_another_program_is_named(added: Laptop) -> None:
+    with socket.socket() as blocker:
+        blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        blocker.bind(("127.0.0.1", 8899))
+        blocker.listen()
+        result = added.jssh("up", "--no-open", "workstation")
+    assert_one_clear_error(
+        result, 6, "local port 8899 is taken by", f"pid {os.getpid()}", "--local-port"
+    )
+    assert_no_tunnel(added)
+
+
+def test_a_taken_remote_port_is_reported(laptop: Laptop) -> None:
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        assert laptop.jssh("add", "workstation", "--remote-port", str(port)).ok
+        result = laptop.jssh("up", "--no-open", "workstation")
+    assert_one_clear_error(result, 6, f"remote port {port} is already in use")
+    assert_no_tunnel(laptop)
+
+
+def test_a_server_that_dies_at_start_shows_its_log(laptop: Laptop) -> None:
+    assert laptop.jssh("add", "workstation", "--jupyter-arg=--ServerApp.port=notaport").ok
+    result = laptop.jssh("up", "--no-open", "workstation")
+    assert_one_clear_error(result, 5, "exited right after starting")
+    assert "notaport" in result.stderr  # the log tail, indented below the error
+    assert_no_tunnel(laptop)
+
+
+def test_an_unreachable_host_fails_fast(laptop: Laptop) -> None:
+    text = laptop.ssh_config.read_text()
+    laptop.ssh_config.write_text(
+        text.replace(f"Port {laptop.workstation.port}", f"Port {_free_port()}")
+    )
+    assert laptop.jssh("add", "workstation").ok
+    result = laptop.jssh("up", "--no-open", "workstation", timeout=30)
+    assert_one_clear_error(result, 4, "refused the connection")
+
+
+def test_failed_authentication_is_reported(laptop: Laptop) -> None:
+    other_key = laptop.root / "other_key"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other_key)], check=True
+    )
+    text = laptop.ssh_config.read_text()
+    laptop.ssh_config.write_text(text.replace(str(laptop.identity), str(other_key)))
+    assert laptop.jssh("add", "workstation").ok
+    result = laptop.jssh("up", "--no-open", "workstation")
+    assert_one_clear_error(result, 4, "authentication to workstation-jupyter failed", "no terminal")
+
+
+def test_a_stale_master_socket_is_replaced(added: Laptop) -> None:
+    control = added.ssh("-G", "workstation-jupyter").stdout
+    path = next(
+        line.split(" ", 1)[1] for line in control.splitlines() if line.startswith("controlpath ")
+    )
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    stale = socket.socket(socket.AF_UNIX)
+    stale.bind(path)
+    stale.close()  # the file stays; nobody listens: what a killed master leaves
+    url = up(added)
+    assert api(url, "/api/status", token=token_of(url))[0] == 200
+
+
+def test_a_passphrase_prompt_reaches_the_user(added: Laptop) -> None:
+    subprocess.run(
+        ["ssh-keygen", "-q", "-p", "-P", "", "-N", "correct horse", "-f", str(added.identity)],
+        check=True,
+    )
+    child = added.jssh_pty("up", "--no-open", "workstation", timeout=90)
+    child.expect("Enter passphrase for key")
+    child.sendline("wrong")
+    child.expect("Enter passphrase for key")  # ssh asks again; jssh answered nothing itself
+    child.sendline("correct horse")
+    child.expect(r"http://127\.0\.0\.1:8899/lab\?token=\S+")
+    url = child.after.strip()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert api(url, "/api/status", token=token_of(url))[0] == 200
+
+
+def test_without_a_terminal_a_passphrase_key_fails_fast(added: Laptop) -> None:
+    subprocess.run(
+        ["ssh-keygen", "-q", "-p", "-P", "", "-N", "secret", "-f", str(added.identity)], check=True
+    )
+    started = time.monotonic()
+    result = added.jssh("up", "--no-open", "workstation", input="")
+    assert time.monotonic() - started < 20
+    assert_one_clear_error(result, 4, "authentication", "no terminal")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
