@@ -6,92 +6,18 @@ a kernel, survives a second `up`, and is gone after `down`.
 
 from __future__ import annotations
 
-import http.client
-import json
 import os
 import socket
 import stat
 import subprocess
 import time
-import uuid
-from urllib.parse import parse_qs, urlparse
 
 import pexpect
 import psutil
 import pytest
 
 from lab import Laptop, Sshd
-
-
-def up(laptop: Laptop, name: str = "workstation", timeout: float = 120) -> str:
-    result = laptop.jssh("up", name, "--no-open", timeout=timeout)
-    assert result.ok, result
-    url = result.stdout.strip().splitlines()[-1]
-    assert url.startswith("http://127.0.0.1:")
-    return url
-
-
-def token_of(url: str) -> str:
-    return parse_qs(urlparse(url).query)["token"][0]
-
-
-def api(
-    url: str, path: str, *, token: str | None = None, method: str = "GET", body: str | None = None
-) -> tuple[int, bytes]:
-    parsed = urlparse(url)
-    conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=10)
-    headers = {"Authorization": f"token {token}"} if token else {}
-    try:
-        conn.request(method, path, body=body, headers=headers)
-        response = conn.getresponse()
-        return response.status, response.read()
-    finally:
-        conn.close()
-
-
-def status_json(laptop: Laptop, name: str = "workstation") -> dict[str, object]:
-    result = laptop.jssh("status", name, "--json")
-    assert result.ok, result
-    entries = json.loads(result.stdout)
-    assert len(entries) == 1
-    return entries[0]  # type: ignore[no-any-return]
-
-
-def run_in_kernel(url: str, code: str) -> str:
-    """Start a kernel through the forward and run `code` over its websocket."""
-    import websocket
-
-    token = token_of(url)
-    status, body = api(url, "/api/kernels", token=token, method="POST", body="{}")
-    assert status == 201, body
-    kernel_id = json.loads(body)["id"]
-    parsed = urlparse(url)
-    ws = websocket.create_connection(
-        f"ws://{parsed.hostname}:{parsed.port}/api/kernels/{kernel_id}/channels",
-        header=[f"Authorization: token {token}"],
-        timeout=60,
-    )
-    try:
-        msg_id = uuid.uuid4().hex
-        ws.send(json.dumps({
-            "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "test",
-                       "session": uuid.uuid4().hex, "version": "5.3"},
-            "parent_header": {}, "metadata": {}, "channel": "shell",
-            "content": {"code": code, "silent": False, "store_history": False,
-                        "user_expressions": {}, "allow_stdin": False},
-        }))  # fmt: skip
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            message = json.loads(ws.recv())
-            if message.get("parent_header", {}).get("msg_id") != msg_id:
-                continue
-            if message["msg_type"] == "execute_result":
-                return str(message["content"]["data"]["text/plain"])
-            if message["msg_type"] == "error":
-                raise AssertionError(message["content"])
-        raise AssertionError("no execute_result within 60 s")
-    finally:
-        ws.close()
+from lab.client import api, run_in_kernel, status_json, token_of, up
 
 
 @pytest.fixture

@@ -462,6 +462,14 @@ def main() -> None:
     from typer._click.exceptions import ClickException
     from typer.exceptions import Abort, Exit
 
+    from jssh.fastpath import warm_up
+
+    warm = warm_up(sys.argv[1:])
+    if warm is not None:
+        name, url = warm
+        print(f"{name}: reusing the running Jupyter server", file=sys.stderr)
+        print(url)
+        return
     command = typer.main.get_command(app)
     try:
         code = command.main(prog_name="jssh", standalone_mode=False)

@@ -9,14 +9,12 @@ remote script that finds or starts the server and waits for it, one HTTP check.
 from __future__ import annotations
 
 import contextlib
-import http.client
-import secrets
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from jssh import fsutil, ports, remote
+from jssh import fsutil, ports, probe, remote
 from jssh.errors import BusyError, JsshError, RemoteError, SshError, WaitTimeout
 from jssh.hosts import HostRecord
 from jssh.paths import Paths
@@ -88,10 +86,12 @@ class Jupyter:
         fsutil.ensure_private_dir(state_dir)
         with fsutil.exclusive_lock(state_dir / ".lock", f"{record.name}'s tunnel", timeout=wait):
             token = self._local_token()
-            master = self.ssh.master_pid(record.alias)
-            if master and token and self._api_status(token) == 200:
+            # Warm path: our token gets a 200 through the local port, so a master with
+            # its forward and our server are all there. No ssh, no remote command.
+            if token and self._api_status(token) == 200:
                 self._want(True)
                 return UpResult(record.url(token), reused=True, server_pid=None, mode=None)
+            master = self.ssh.master_pid(record.alias)
             started_master = False
             if master is None:
                 self._start_master(interactive)
@@ -127,6 +127,8 @@ class Jupyter:
         return f"127.0.0.1:{self.record.local_port}:{self.record.endpoint.forward_target()}"
 
     def _ensure_server(self, token: str | None, *, wait: float, use_tmux: bool) -> UpResult:
+        import secrets
+
         record = self.record
         new_token = secrets.token_urlsafe(32)
         script = remote.ensure_script(record, new_token, wait_seconds=wait, use_tmux=use_tmux)
@@ -224,15 +226,7 @@ class Jupyter:
 
     def _api_status(self, token: str | None, timeout: float = 5.0) -> int | None:
         """HTTP status of GET /api/status through the forward; None when nothing answers."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.record.local_port, timeout=timeout)
-        headers = {"Authorization": f"token {token}"} if token else {}
-        try:
-            conn.request("GET", "/api/status", headers=headers)
-            return conn.getresponse().status
-        except (OSError, http.client.HTTPException):
-            return None
-        finally:
-            conn.close()
+        return probe.http_status(self.record.local_port, token=token, timeout=timeout)
 
     # -- down --------------------------------------------------------------------------
     def down(self, *, keep_server: bool) -> list[str]:
@@ -267,14 +261,10 @@ class Jupyter:
         return done
 
     def _shutdown_via_api(self, token: str) -> bool:
-        conn = http.client.HTTPConnection("127.0.0.1", self.record.local_port, timeout=10)
-        try:
-            conn.request("POST", "/api/shutdown", headers={"Authorization": f"token {token}"})
-            return conn.getresponse().status in (200, 204)
-        except (OSError, http.client.HTTPException):
-            return False
-        finally:
-            conn.close()
+        status = probe.http_status(
+            self.record.local_port, "/api/shutdown", token=token, method="POST", timeout=10
+        )
+        return status in (200, 204)
 
     # -- status / url / logs -----------------------------------------------------------
     def status(self, *, ask_remote: bool = True) -> HostStatus:
@@ -348,6 +338,8 @@ class Jupyter:
     def _want(self, wanted: bool) -> None:
         marker = self.paths.wanted_marker(self.record.name)
         if wanted:
+            if marker.exists():
+                return
             fsutil.ensure_private_dir(marker.parent)
             fsutil.atomic_write(marker, "")
         else:
