@@ -306,3 +306,114 @@ def _port_free(port: int) -> bool:
         except OSError:
             return False
         return True
+
+
+# -- launch settings --------------------------------------------------------------------
+
+
+def test_login_shell_finds_jupyter_that_only_a_login_profile_puts_on_path(
+    make_workstation: object, make_laptop: object
+) -> None:
+    # As for `conda init` users: ~/.profile puts jupyter on PATH, a plain command doesn't.
+    ws: Sshd = make_workstation(extra_env={"PATH": "/usr/bin:/bin"})  # type: ignore[operator]
+    profile = f"PATH={ws.venv}/bin:$PATH; export PATH"
+    assert ws.run_as_remote(["sh", "-c", f"echo '{profile}' > \"$HOME/.profile\""]).ok
+    laptop: Laptop = make_laptop(ws)  # type: ignore[operator]
+    assert laptop.jssh("add", "workstation", "--login-shell").ok
+    url = up(laptop)
+    assert api(url, "/api/status", token=token_of(url))[0] == 200
+
+
+def test_a_full_command_replaces_jupyter(make_workstation: object, make_laptop: object) -> None:
+    ws: Sshd = make_workstation(extra_env={"PATH": "/usr/bin:/bin"})  # type: ignore[operator]
+    laptop: Laptop = make_laptop(ws)  # type: ignore[operator]
+    command = f"env JSSH_VIA=command {ws.venv}/bin/jupyter"
+    assert laptop.jssh("add", "workstation", "--command", command).ok
+    url = up(laptop)
+    assert api(url, "/api/status", token=token_of(url))[0] == 200
+    server = psutil.Process(status_json(laptop)["server"]["pid"])
+    assert server.environ().get("JSSH_VIA") == "command"
+
+
+def test_the_notebook_dir_is_where_jupyter_opens(added: Laptop) -> None:
+    ws = added.workstation
+    assert ws.run_as_remote(["mkdir", "-p", f"{ws.remote_home}/work/project"]).ok
+    assert ws.run_as_remote(["touch", f"{ws.remote_home}/work/project/analysis.ipynb"]).ok
+    assert added.jssh("add", "workstation", "--notebook-dir", "~/work/project").ok
+    url = up(added)
+    status, body = api(url, "/api/contents", token=token_of(url))
+    assert status == 200
+    import json
+
+    assert [item["name"] for item in json.loads(body)["content"]] == ["analysis.ipynb"]
+
+
+def test_open_hands_the_url_to_the_browser(added: Laptop, tmp_path: object) -> None:
+    opened = f"{tmp_path}/opened"
+    browser = f"{tmp_path}/browser"
+    with open(browser, "w") as script:
+        script.write(f'#!/bin/sh\nprintf "%s" "$1" > {opened}\n')
+    os.chmod(browser, 0o755)
+    env = dict(added.env, BROWSER=browser)
+    result = subprocess.run(
+        added.jssh_argv("up", "workstation", "--open"),
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    url = result.stdout.strip().splitlines()[-1]
+    deadline = time.monotonic() + 10
+    while not os.path.exists(opened) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with open(opened) as handed:
+        assert handed.read() == url
+
+
+def test_a_new_host_key_prompt_reaches_the_user(added: Laptop) -> None:
+    added.known_hosts.write_text("")
+    text = added.ssh_config.read_text()
+    added.ssh_config.write_text(
+        text.replace("StrictHostKeyChecking yes", "StrictHostKeyChecking ask")
+    )
+    assert added.jssh("add", "workstation").ok
+    child = added.jssh_pty("up", "--no-open", "workstation", timeout=90)
+    child.expect("Are you sure you want to continue connecting")
+    child.sendline("yes")
+    child.expect(r"http://127\.0\.0\.1:8899/lab\?token=\S+")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert "127.0.0.1" in added.known_hosts.read_text()
+
+
+def test_logs_follow_keeps_printing_until_interrupted(added: Laptop) -> None:
+    url = up(added)
+    child = added.jssh_pty("logs", "workstation", "--follow", timeout=30)
+    child.expect("is running at")
+    api(url, "/api/kernels", token=token_of(url), method="POST", body="{}")
+    child.expect("Kernel started")  # a line written after `logs -f` started
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus in (0, 130) or child.signalstatus is not None
+
+
+def test_a_root_account_gets_allow_root_and_a_warning(
+    lab_venv: object, lab_keys: object, make_laptop: object
+) -> None:
+    from lab import IS_ROOT
+
+    if not IS_ROOT:
+        pytest.skip("logging in as root needs the suite to run as root")
+    ws = Sshd(account="root", venv=lab_venv, keys=lab_keys)  # type: ignore[arg-type]
+    try:
+        ws.start()
+        laptop: Laptop = make_laptop(ws)  # type: ignore[operator]
+        assert laptop.jssh("add", "workstation").ok
+        result = laptop.jssh("up", "workstation", "--no-open", timeout=120)
+        assert result.ok, result
+        assert "warning: the remote account is root" in result.stderr
+        server = psutil.Process(status_json(laptop)["server"]["pid"])
+        assert "--allow-root" in server.cmdline()
+        assert laptop.jssh("down", "workstation").ok
+    finally:
+        ws.close()
