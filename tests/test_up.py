@@ -417,3 +417,17 @@ def test_a_root_account_gets_allow_root_and_a_warning(
         assert laptop.jssh("down", "workstation").ok
     finally:
         ws.close()
+
+
+def test_ctrl_c_at_a_prompt_stops_cleanly_and_leaves_no_tunnel(added: Laptop) -> None:
+    subprocess.run(
+        ["ssh-keygen", "-q", "-p", "-P", "", "-N", "secret", "-f", str(added.identity)], check=True
+    )
+    child = added.jssh_pty("up", "--no-open", "workstation", timeout=60)
+    child.expect("Enter passphrase for key")
+    child.sendintr()
+    child.expect("interrupted")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+    assert status_json(added)["master"] == {"running": False, "pid": None}
