@@ -1,0 +1,778 @@
+"""Jupyter inside a Slurm job on a compute node, tunnelled through the login node.
+
+A host added with `jssh add HOST --slurm "SBATCH ARGS"` is a cluster's login node.
+`up` submits (or finds) a batch job named `jssh-NAME` that runs Jupyter on its compute
+node, on a unix socket in a private 0700 directory there (or the node's loopback with
+--remote-port), then reaches it like this:
+
+    laptop 127.0.0.1:LOCAL ── master `NAME-jupyter-node` ──(ProxyJump)──> node: Jupyter
+                                         │
+                               master `NAME-jupyter` (login node; squeue, sbatch, scancel)
+
+The node's master is an ssh connection to the node itself, jumped through the login
+node's master (`ssh -W` as a mux client): no listener on the login node, nothing
+another user there can reach, the user's own keys and host key checking, and on
+clusters with pam_slurm_adopt the node's sshd puts the connection into the job, so it
+ends with the job. The login node's block carries no forward (the node's master owns
+the local port); `jssh up` writes the node's name into `Host NAME-jupyter-node`.
+
+The token never appears on a command line: the script that submits the job travels on
+stdin, writes the token to a 0600 file in ~/.jssh/NAME/ (0700; the home is shared
+with the nodes, as on any cluster) and the job's run.sh reads it into JUPYTER_TOKEN.
+
+Remote layout (shared home), per host NAME, beside what remote.py keeps there:
+    ~/.jssh/NAME/job.sh     the batch script: makes the socket dir, execs run.sh
+    ~/.jssh/NAME/job.log    the job's output, Jupyter's log included (job.log.1: before)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import shlex
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TextIO
+
+from jssh import fsutil, ports, remote
+from jssh.errors import JsshError, RemoteError, SshError, UsageError, WaitTimeout
+from jssh.hosts import HostRecord
+from jssh.jupyter import DEFAULT_WAIT, HostStatus, JobInfo, Jupyter, UpResult, _uptime
+from jssh.paths import Paths
+from jssh.ssh import Ssh, last_line
+
+__all__ = ["DEFAULT_QUEUE_WAIT", "SlurmJupyter", "job_alive", "sbatch_words"]
+
+DEFAULT_QUEUE_WAIT = 300.0  # seconds `up` waits for a PENDING job to start
+JOB_NAME_PREFIX = "jssh-"
+# Slurm states in which the job still is, or will be, running Jupyter.
+ACTIVE_STATES = frozenset(
+    {"PENDING", "CONFIGURING", "RUNNING", "SUSPENDED", "REQUEUED", "REQUEUE_HOLD",
+     "REQUEUE_FED", "RESIZING", "SIGNALING", "STAGE_OUT", "RESV_DEL_HOLD"}
+)  # fmt: skip
+GONE = "GONE"  # our state for a job Slurm no longer knows
+# A node name as squeue prints it, before it goes into an ssh config as a HostName.
+_NODE_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,252}$")
+
+# Shell for the login node. Values come from Python through remote._assign-style
+# quoted assignments (see _vars); everything computed here is quoted with shq.
+_SLURM_HELPERS = r"""
+ME=$(id -un)
+OUT="$D/job.log"
+# One line per job: id|state|nodes|time left|reason|time used.
+FMT='%i|%T|%N|%L|%r|%M'
+need_slurm() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  say "NOSLURM $1 PATH=$PATH"
+  exit 8
+}
+out_tail() { say "LOGTAIL-BEGIN"; tail -n "${1:-30}" "$OUT" 2>/dev/null; say "LOGTAIL-END"; }
+# JOB lines for JOBID, or for every job of ours named JOBNAME; then, for a JOBID that
+# squeue no longer lists, FINAL with what scontrol still knows (or nothing).
+report_jobs() {
+  if [ -n "$JOBID" ]; then
+    L=$(squeue -h -j "$JOBID" -o "$FMT" 2>/dev/null)
+  else
+    L=$(squeue -h -u "$ME" -n "$JOBNAME" -o "$FMT" 2>&1) || { say "SQUEUEFAIL $L"; exit 9; }
+  fi
+  printf '%s\n' "$L" | sed -n 's/^./JOB &/p'
+  for n in $(printf '%s\n' "$L" | awk -F'|' '$2 == "RUNNING" { print $3; exit }'); do
+    say "NODE $(scontrol show hostnames "$n" 2>/dev/null | head -n 1)"
+  done
+  if [ -n "$JOBID" ] && [ -z "$L" ]; then
+    say "FINAL $(scontrol show job -o "$JOBID" 2>/dev/null | head -n 1)"
+  fi
+}
+"""
+
+# Reuse a job of ours that is still pending or running; else write run.sh and submit.
+_SUBMIT_HEAD = r"""
+need_slurm sbatch
+need_slurm squeue
+L=$(squeue -h -u "$ME" -n "$JOBNAME" -o '%i %T' 2>&1) || { say "SQUEUEFAIL $L"; exit 9; }
+LIVE='^(PENDING|CONFIGURING|RUNNING|SUSPENDED|REQUEUED|RESIZING)$'
+EXISTING=$(printf '%s\n' "$L" | awk -v live="$LIVE" '$2 ~ live { print $1; exit }')
+if [ -n "$EXISTING" ]; then
+  say "EXISTING $EXISTING"
+  say "TOKEN $(cat "$D/token" 2>/dev/null || true)"
+  exit 0
+fi
+# run.sh keeps the output it is given: the job's output file.
+LOG=""
+"""
+
+_SUBMIT_TAIL = r"""
+{
+  say "#!/bin/sh"
+  say "# Written by jssh for $NAME: Slurm runs this on the compute node; it starts Jupyter."
+  say "D=$(shq "$D")"
+  say "SOCK=$(shq "$SOCK")"
+  cat <<'JSSH_JOB_BODY'
+umask 077
+echo "jssh: Slurm job ${SLURM_JOB_ID:-?} on $(hostname) at $(date)"
+if [ -n "$SOCK" ]; then
+  SD=${SOCK%/*}
+  [ -d "$SD" ] || mkdir -m 700 "$SD" 2>/dev/null
+  if [ -L "$SD" ] || [ ! -O "$SD" ]; then
+    echo "jssh: error: the socket directory $SD on $(hostname) is not yours;" \
+         "jssh will not put Jupyter's socket there"
+    exit 5
+  fi
+  chmod 700 "$SD"
+  rm -f "$SOCK"
+fi
+exec sh "$D/run.sh"
+JSSH_JOB_BODY
+} > "$D/job.sh"
+[ -f "$OUT" ] && mv -f "$OUT" "$OUT.1"
+eval "set -- $SBATCH_WORDS"
+# The user's arguments first, jssh's last: ours win, so the job keeps the name
+# and output file that reuse and `jssh logs` rely on.
+JOB=$(sbatch --parsable "$@" --job-name="$JOBNAME" --output="$OUT" "$D/job.sh" 2>"$D/sbatch.err")
+RC=$?
+if [ "$RC" != 0 ] || [ -z "$JOB" ]; then
+  say "SBATCHFAIL $RC"
+  say "LOGTAIL-BEGIN"; cat "$D/sbatch.err"; say "LOGTAIL-END"
+  exit 10
+fi
+say "SUBMITTED ${JOB%%;*}"
+"""
+
+_QUERY = r"""
+need_slurm squeue
+report_jobs
+"""
+
+# After RUNNING: wait on the login node (shared home) until Jupyter says it listens,
+# or the job stops running; bounded.
+_WAIT_READY = r"""
+i=0
+while :; do
+  if grep -q "is running at" "$OUT" 2>/dev/null; then say "READY"; exit 0; fi
+  if [ $((i % 5)) = 0 ]; then
+    S=$(squeue -h -j "$JOBID" -o '%T' 2>/dev/null | head -n 1)
+    case $S in
+      RUNNING|CONFIGURING) ;;
+      *) say "ENDED ${S:-gone}"
+         say "FINAL $(scontrol show job -o "$JOBID" 2>/dev/null | head -n 1)"
+         sleep 0.5  # the output file may still be being flushed
+         out_tail 30; exit 4 ;;
+    esac
+  fi
+  i=$((i + 1))
+  if [ "$i" -gt "$WAIT_TENTHS" ]; then say "TIMEOUT"; out_tail 30; exit 7; fi
+  sleep 0.1
+done
+"""
+
+_CANCEL = r"""
+need_slurm scancel
+IDS=$(squeue -h -u "$ME" -n "$JOBNAME" -o '%i' 2>/dev/null | tr '\n' ' ')
+if [ -n "$JOBID" ]; then
+  case " $IDS " in *" $JOBID "*) ;; *) IDS="$IDS $JOBID" ;; esac
+fi
+IDS=$(printf '%s\n' $IDS | sort -u | tr '\n' ' ')
+if [ -n "${IDS% }" ]; then
+  # shellcheck disable=SC2086 (job ids are digits: one word each)
+  scancel $IDS 2>"$D/scancel.err" || true
+  i=0
+  while [ -n "$(squeue -h -u "$ME" -n "$JOBNAME" -o '%i' 2>/dev/null)" ] && [ "$i" -lt 200 ]; do
+    sleep 0.1; i=$((i + 1))
+  done
+  LEFT=$(squeue -h -u "$ME" -n "$JOBNAME" -o '%i %T' 2>/dev/null | tr '\n' ' ')
+  say "CANCELLED ${IDS% }"
+  [ -n "$LEFT" ] && say "LEFT $LEFT"
+else
+  say "NOJOB"
+fi
+rm -f "$D/token"
+exit 0
+"""
+
+
+class QueueTimeout(WaitTimeout):
+    """The job is still queued when `--wait` runs out (it stays queued)."""
+
+
+class JobEnded(RemoteError):
+    """The job ended (failed, was cancelled, ran out of time) before Jupyter answered."""
+
+
+@dataclass(frozen=True)
+class _Jobs:
+    """What a query script said: the jobs squeue listed, and the final word on one."""
+
+    jobs: list[JobInfo]
+    final: dict[str, str] | None  # scontrol's key=value for a job squeue no longer lists
+    node: str | None
+
+    def first(self) -> JobInfo | None:
+        return self.jobs[0] if self.jobs else None
+
+
+class SlurmJupyter(Jupyter):
+    """Jupyter in a Slurm job on NAME's cluster; the same surface as `Jupyter`."""
+
+    def __init__(
+        self,
+        paths: Paths,
+        ssh: Ssh,
+        record: HostRecord,
+        say: Callable[[str], None] | None = None,
+        *,
+        queue_wait: float | None = None,
+        progress: TextIO | None = None,
+    ) -> None:
+        super().__init__(paths, ssh, record, say)
+        self.queue_wait = DEFAULT_QUEUE_WAIT if queue_wait is None else queue_wait
+        self.progress = progress or sys.stderr
+
+    # -- up ------------------------------------------------------------------------
+    def up(
+        self, *, interactive: bool, wait: float = DEFAULT_WAIT, use_tmux: bool = True
+    ) -> UpResult:
+        """Find or submit the job, wait for it (bounded), tunnel to its node, give the URL.
+
+        `wait` bounds Jupyter's start once the job runs; `queue_wait` (constructor)
+        bounds the time in the queue. `use_tmux` does not apply: Slurm runs Jupyter.
+        """
+        record = self.record
+        words = sbatch_words(record)
+        state_dir = self.paths.host_state_dir(record.name)
+        fsutil.ensure_private_dir(state_dir)
+        lock_wait = wait + self.queue_wait
+        with fsutil.exclusive_lock(state_dir / ".lock", f"{record.name}'s tunnel", lock_wait):
+            token = self._local_token()
+            if token and self._api_status(token) == 200:
+                self._want(True)
+                return UpResult(record.url(token), reused=True, server_pid=None, mode=None)
+            started_login = False
+            if self.ssh.master_pid(record.alias) is None:
+                self._start_master(interactive)
+                started_login = True
+            job_id: str | None = None
+            try:
+                job_id, token, reused = self._find_or_submit(words)
+                self._save_job(job_id, None)
+                job = self._wait_until_running(job_id)
+                self.say(f"{record.name}: Slurm job {job_id} runs on {job.node}")
+                self._wait_until_ready(job, wait)
+                node = job.node or ""
+                self._save_job(job_id, node)
+                self._save_token(token)
+                self._tunnel_to(node, job_id, interactive)
+                self._wait_for_http(token, wait=min(wait, 30))
+            except BaseException as exc:
+                # While the job lives on (queued, or running without our tunnel), keep
+                # the way to it open for `status` and `down`; else leave nothing behind.
+                job_lives = job_id is not None and not isinstance(exc, JobEnded)
+                if started_login and not job_lives:
+                    self.ssh.stop_master(record.alias)
+                raise
+            self._want(True)
+            mode = f"Slurm job {job_id} on {node}"
+            return UpResult(record.url(token), reused, None, mode)
+
+    def _find_or_submit(self, words: list[str]) -> tuple[str, str, bool]:
+        """(job id, token, reused): our pending/running job, or a new one."""
+        import secrets
+
+        record = self.record
+        new_token = secrets.token_urlsafe(32)
+        script = (
+            remote.prelude(record, lock=True)
+            + self._vars(SBATCH_WORDS=" ".join(shlex.quote(w) for w in words))
+            + _SLURM_HELPERS
+            + _SUBMIT_HEAD
+            + remote.prepare_run_script(record, new_token)
+            + _SUBMIT_TAIL
+        )
+        result = self.ssh.run_script(record.alias, script, timeout=60)
+        reply = remote.parse_reply(result.stdout, result.returncode)
+        for key, value in reply.fields.items():
+            if key == "WARN":
+                self.say(f"warning: {value}")
+        existing = reply.get("EXISTING")
+        if existing:
+            token = reply.get("TOKEN") or self._local_token()
+            if not token:
+                raise RemoteError(
+                    f"Slurm job {existing} for {record.name} runs, but its token is unknown",
+                    hint=f"start a new one: `jssh down {record.name}` then `jssh up {record.name}`",
+                )
+            self.say(f"{record.name}: reusing Slurm job {existing}")
+            return existing, token, True
+        submitted = reply.get("SUBMITTED")
+        if submitted:
+            self.say(f"{record.name}: submitted Slurm job {submitted}")
+            return submitted, new_token, False
+        raise self._failure(reply, result.stderr)
+
+    def _wait_until_running(self, job_id: str) -> JobInfo:
+        """Poll squeue until the job runs, bounded by queue_wait. While it waits, one
+        progress line says why (Slurm's reason) and for how long: updated in place on a
+        terminal, one line per change of state or reason otherwise."""
+        name = self.record.name
+        started = time.monotonic()
+        tty = _isatty(self.progress)
+        shown = ""
+        delay = 0.1
+        try:
+            while True:
+                jobs = self._query(job_id)
+                job = jobs.first()
+                if job is not None and job.state == "RUNNING":
+                    node = jobs.node or job.node or ""
+                    if not _NODE_RE.match(node):
+                        raise RemoteError(
+                            f"Slurm job {job_id} runs on {node!r}, which jssh can't use as a"
+                            " host name"
+                        )
+                    return replace(job, node=node)
+                if job is None or job.state not in ACTIVE_STATES:
+                    raise self._ended_error(job_id, job, jobs.final, "")
+                elapsed = time.monotonic() - started
+                reason = job.reason or "not scheduled yet"
+                why = f"{job.state.lower()} ({reason})"
+                line = f"{name}: Slurm job {job_id} {why}, waited {_clock(elapsed)}"
+                if tty:
+                    self.progress.write(f"\r\x1b[K{line}")
+                    self.progress.flush()
+                elif why != shown:
+                    self.progress.write(line + "\n")
+                    self.progress.flush()
+                shown = why
+                if elapsed >= self.queue_wait:
+                    raise QueueTimeout(
+                        f"Slurm job {job_id} for {name} did not start within"
+                        f" {self.queue_wait:g} s ({job.state.lower()}: {reason}); it stays"
+                        f" queued and the next"
+                        f" `jssh up {name}` picks it up",
+                        hint=f"to cancel it: `jssh down {name}` (or `scancel {job_id}` on the"
+                        " login node)",
+                    )
+                time.sleep(min(delay, max(0.0, self.queue_wait - elapsed)))
+                delay = min(delay * 1.5, 2.0)
+        except KeyboardInterrupt:
+            if tty and shown:
+                self.progress.write("\n")
+            self.say(
+                f"{name}: Slurm job {job_id} stays queued: `jssh up {name}` picks it up,"
+                f" `jssh down {name}` cancels it"
+            )
+            shown = ""
+            raise
+        finally:
+            if tty and shown:
+                self.progress.write("\n")
+                self.progress.flush()
+
+    def _wait_until_ready(self, job: JobInfo, wait: float) -> None:
+        """On the login node: wait until the job's output says Jupyter listens."""
+        record = self.record
+        script = (
+            remote.prelude(record, lock=True)
+            + self._vars(JOBID=job.job_id, WAIT_TENTHS=max(1, int(wait * 10)))
+            + _SLURM_HELPERS
+            + _WAIT_READY
+        )
+        result = self.ssh.run_script(record.alias, script, timeout=wait + 30)
+        reply = remote.parse_reply(result.stdout, result.returncode)
+        if reply.get("READY") is not None:
+            return
+        if reply.get("ENDED") is not None:
+            final = _scontrol_fields(reply.get("FINAL") or "")
+            raise self._ended_error(job.job_id, None, final, reply.log_tail)
+        if reply.get("TIMEOUT") is not None:
+            raise WaitTimeout(
+                f"Jupyter in Slurm job {job.job_id} on {job.node} did not start listening"
+                f" within {wait:g} s; the end of the job's output:",
+                hint=f"see `jssh logs {record.name}`; the job keeps running: `jssh up"
+                f" {record.name}` again reuses it, `jssh down {record.name}` cancels it",
+                details=reply.log_tail or "(the job's output is empty)",
+            )
+        raise self._failure(reply, result.stderr)
+
+    def _tunnel_to(self, node: str, job_id: str, interactive: bool) -> None:
+        """Point `Host NAME-jupyter-node` at `node` and make sure its master runs."""
+        record = self.record
+        if record.slurm_node != node:
+            if record.slurm_node is not None:
+                self.ssh.stop_master(record.node_alias)  # a tunnel to an old job's node
+            self._set_node(node)
+        elif self.ssh.master_pid(record.node_alias) is not None:
+            return
+        try:
+            self._start_master(
+                interactive,
+                alias=record.node_alias,
+                log_path=self.paths.node_master_log(record.name),
+            )
+        except JsshError as exc:
+            hint = exc.hint
+            if "host key" in exc.message:
+                # Mostly a node this laptop has never seen, rather than a changed key.
+                hint = (
+                    f"your known_hosts needs the host key of node {node}: clusters often"
+                    " publish their nodes' keys, and in a terminal `jssh up` shows ssh's"
+                    " question where your config lets ssh ask"
+                )
+            raise type(exc)(
+                f"the tunnel to node {node} (Slurm job {job_id}) failed: {exc.message}",
+                hint=(hint + "; " if hint else "")
+                + f"the job keeps running: `jssh up {record.name}` again reuses it,"
+                f" `jssh down {record.name}` cancels it",
+                details=exc.details,
+            ) from None
+
+    def reconnect(self, *, interactive: bool = False) -> bool:
+        """Bring back the masters of a running job's tunnel (login node, then node).
+
+        For the watchdog: submits nothing. False when there is no node to go to.
+        """
+        record = self.record
+        if not record.slurm_node:
+            return False
+        if self.ssh.master_pid(record.alias) is None:
+            self._start_master(interactive)
+        if self.ssh.master_pid(record.node_alias) is None:
+            self._start_master(
+                interactive,
+                alias=record.node_alias,
+                log_path=self.paths.node_master_log(record.name),
+            )
+        return True
+
+    # -- down ------------------------------------------------------------------------
+    def down(self, *, keep_server: bool) -> list[str]:
+        """Cancel the job (unless kept) and close both masters. Returns what was done."""
+        record = self.record
+        done: list[str] = []
+        self._want(False)
+        node_master = self.ssh.master_pid(record.node_alias) if record.slurm_node else None
+        if not keep_server:
+            token = self._local_token()
+            if node_master and token and self._shutdown_via_api(token):
+                done.append("asked Jupyter to shut down (kernels closed cleanly)")
+            done.append(self._cancel())
+            with contextlib.suppress(FileNotFoundError):
+                self.paths.token_file(record.name).unlink()
+            with contextlib.suppress(FileNotFoundError):
+                self.paths.slurm_job_file(record.name).unlink()
+        if node_master is not None and self.ssh.stop_master(record.node_alias):
+            done.append(f"closed the tunnel to node {record.slurm_node} (pid {node_master})")
+        if record.slurm_node is not None and not keep_server:
+            self._set_node(None)
+        login = self.ssh.master_pid(record.alias)
+        if login is not None and self.ssh.stop_master(record.alias):
+            done.append(f"closed the connection to the login node (pid {login})")
+        if node_master is None and login is None:
+            done.append("no tunnel was open")
+        return done
+
+    def _cancel(self) -> str:
+        record = self.record
+        script = (
+            remote.prelude(record, lock=True)
+            + self._vars(JOBID=self._saved_job().get("job_id") or "")
+            + _SLURM_HELPERS
+            + _CANCEL
+        )
+        try:
+            result = self.ssh.run_script(record.alias, script, timeout=60)
+        except JsshError as exc:
+            return f"could not reach {record.name} to cancel its Slurm job: {exc.message}"
+        reply = remote.parse_reply(result.stdout, result.returncode)
+        if result.returncode == 255:
+            return f"could not reach {record.name} to cancel its Slurm job"
+        if reply.get("NOSLURM") is not None:
+            return f"scancel was not found on {record.name}: no Slurm job cancelled"
+        cancelled = reply.get("CANCELLED")
+        if cancelled:
+            left = reply.get("LEFT")
+            if left:
+                return f"cancelled Slurm job {cancelled}; still listed by squeue: {left}"
+            return f"cancelled Slurm job {cancelled}"
+        return "no Slurm job was running"
+
+    # -- status / logs -----------------------------------------------------------------
+    def status(self, *, ask_remote: bool = True) -> HostStatus:
+        record = self.record
+        node_master = self.ssh.master_pid(record.node_alias) if record.slurm_node else None
+        login = self.ssh.master_pid(record.alias)
+        answers = ports.answers(record.local_port)
+        token = self._local_token()
+        saved = self._saved_job().get("job_id")
+        server, uptime, detail = "unknown", None, None
+        job: JobInfo | None = None
+        if login is not None and ask_remote:
+            try:
+                jobs = self._query(None)
+                job = jobs.first()
+                if job is None and saved:
+                    # Not listed as ours any more: say how it ended, if Slurm still knows.
+                    ended = self._query(saved)
+                    final = ended.final or {}
+                    job = ended.first() or JobInfo(
+                        saved, final.get("JobState") or GONE, reason=final.get("Reason")
+                    )
+            except JsshError as exc:
+                detail = exc.message
+        elif login is None:
+            detail = f"no connection to {record.name}'s login node (run `jssh up {record.name}`)"
+        if job is not None:
+            if job.state in ACTIVE_STATES:
+                server = "queued" if job.state == "PENDING" else "unknown"
+                if job.state == "RUNNING":
+                    uptime = _uptime(job.elapsed)
+                    running = token is not None and self._api_status(token) == 200
+                    server = "running" if running else "unknown"
+                    if not running:
+                        fix = "" if node_master else f" (no tunnel: run `jssh up {record.name}`)"
+                        detail = (
+                            f"Slurm job {job.job_id} runs on {job.node}, but Jupyter does not"
+                            f" answer through the tunnel{fix}"
+                        )
+            else:
+                server = "stopped"
+                how = "" if job.state == GONE else f" ({job.state})"
+                when = " while the tunnel was up" if node_master or answers else ""
+                detail = (
+                    f"Slurm job {job.job_id} ended{how}{when}; run `jssh up {record.name}` to"
+                    " start a new one"
+                )
+        elif login is not None and ask_remote and detail is None:
+            server = "stopped"
+        active = job is not None and job.state in ACTIVE_STATES
+        return HostStatus(
+            name=record.name,
+            alias=record.alias,
+            master_pid=node_master,
+            local_port=record.local_port,
+            port_answers=answers,
+            server=server,
+            server_pid=None,
+            server_uptime_s=uptime,
+            mode="slurm",
+            url=record.url(token) if token and (active or job is None) else None,
+            wanted=self.paths.wanted_marker(record.name).exists(),
+            detail=detail,
+            job=job,
+        )
+
+    def job(self) -> JobInfo | None:
+        """This host's job as Slurm sees it now (None: no job of ours is queued or running)."""
+        job_id = self._saved_job().get("job_id")
+        jobs = self._query(job_id or None)
+        found = jobs.first()
+        if found is None or found.state not in ACTIVE_STATES:
+            return None
+        return found
+
+    def logs(self, *, lines: int, follow: bool) -> int:
+        """The job's output (Jupyter's log included), from the shared home."""
+        tail = 'exec tail -n "$1" ${2:+-F} -- "$HOME/.jssh/$3/job.log"'
+        argv = ["sh", "-c", tail, "sh", str(lines), "follow" if follow else "", self.record.name]
+        return self.ssh.run_attached(self.record.alias, argv)
+
+    # -- helpers -------------------------------------------------------------------------
+    def _vars(self, **values: str | int) -> str:
+        job_name = JOB_NAME_PREFIX + self.record.name
+        return "".join(
+            f"{key}={shlex.quote(str(value))}\n"
+            for key, value in {"JOBNAME": job_name, "JOBID": "", **values}.items()
+        )
+
+    def _query(self, job_id: str | None) -> _Jobs:
+        record = self.record
+        script = (
+            remote.prelude(record, lock=False)
+            + self._vars(JOBID=job_id or "")
+            + _SLURM_HELPERS
+            + _QUERY
+        )
+        result = self.ssh.run_script(record.alias, script, timeout=30)
+        if result.returncode != 0:
+            reply = remote.parse_reply(result.stdout, result.returncode)
+            raise self._failure(reply, result.stderr)
+        jobs: list[JobInfo] = []
+        final: dict[str, str] | None = None
+        node: str | None = None
+        for line in result.stdout.splitlines():
+            key, _, value = line.partition(" ")
+            if key == "JOB":
+                jobs.append(_job_from(value))
+            elif key == "FINAL":
+                final = _scontrol_fields(value)
+            elif key == "NODE" and value and node is None:
+                node = value
+        if node and jobs and jobs[0].state == "RUNNING":
+            jobs[0] = replace(jobs[0], node=node)
+        return _Jobs(jobs, final, node)
+
+    def _ended_error(
+        self, job_id: str, job: JobInfo | None, final: dict[str, str] | None, tail: str
+    ) -> JsshError:
+        name = self.record.name
+        final = final or {}
+        state = final.get("JobState") or (job.state if job else "") or "gone"
+        reason = final.get("Reason")
+        code = final.get("ExitCode")
+        how = ", ".join(
+            part
+            for part in (
+                state,
+                f"reason {reason}" if reason and reason != "None" else "",
+                f"exit code {code}" if code and code != "0:0" else "",
+            )
+            if part
+        )
+        if not tail:
+            tail = self._output_tail()
+        with contextlib.suppress(FileNotFoundError):
+            self.paths.slurm_job_file(name).unlink()
+        return JobEnded(
+            f"Slurm job {job_id} for {name} ended as it started ({how}); the end of its"
+            f" output (all of it: `jssh logs {name}`):",
+            details=tail or "(the job's output is empty)",
+        )
+
+    def _output_tail(self) -> str:
+        argv = ["sh", "-c", 'tail -n 30 -- "$HOME/.jssh/$1/job.log"', "sh", self.record.name]
+        with contextlib.suppress(JsshError):
+            return self.ssh.run(self.record.alias, argv, timeout=20).stdout.rstrip()
+        return ""
+
+    def _failure(self, reply: remote.Reply, stderr: str) -> JsshError:
+        record = self.record
+        name = record.name
+        if reply.get("SBATCHFAIL") is not None:
+            # Slurm's own words: its first error line, without the "sbatch: error: ".
+            words = [
+                re.sub(r"^sbatch:\s*(error:\s*)?", "", line.strip())
+                for line in reply.log_tail.splitlines()
+                if line.strip() and "error" in line.lower()
+            ] or [last_line(reply.log_tail)]
+            return RemoteError(
+                f"sbatch refused the job for {name}: {words[0]}",
+                hint=f"fix the sbatch arguments ({record.slurm!r}): `jssh add {record.target}"
+                f" --name {name} --slurm '...'`",
+                details=reply.log_tail.rstrip() if len(words) > 1 else None,
+            )
+        if reply.get("NOSLURM") is not None:
+            found = reply.get("NOSLURM") or ""
+            command, _, path = found.partition(" ")
+            return RemoteError(
+                f"{command} was not found on {name}'s login node ({path})",
+                hint="is it a Slurm cluster? If the Slurm commands come from a module,"
+                " load it in your shell's startup file there",
+            )
+        if reply.get("SQUEUEFAIL") is not None:
+            return RemoteError(f"squeue failed on {name}: {reply.get('SQUEUEFAIL')}")
+        if reply.get("NOTFOUND") is not None:
+            return RemoteError(
+                f"jupyter was not found on {name}; tried {reply.get('NOTFOUND')}",
+                hint=f"install JupyterLab there, or tell jssh where it is: "
+                f"`jssh add {record.target} --name {name} --venv PATH`"
+                " (or --conda ENV, --login-shell, --command CMD)",
+            )
+        if reply.get("BUSY") is not None:
+            return RemoteError(str(reply.get("BUSY")))
+        if reply.get("ERROR") is not None:
+            return RemoteError(f"{name}: {reply.get('ERROR')}")
+        if reply.returncode == 255:
+            return SshError(
+                f"lost the connection to {record.alias}: {last_line(stderr)}",
+                hint=f"check `jssh status {name}`, then run `jssh up {name}` again",
+            )
+        return RemoteError(
+            f"the login node of {name} failed (exit {reply.returncode}): {last_line(stderr)}"
+        )
+
+    def _set_node(self, node: str | None) -> None:
+        """Record the job's node: the store rewrites `Host NAME-jupyter-node` from it."""
+        from jssh.store import Store
+
+        with Store(self.paths).transaction() as registry:
+            current = registry.hosts.get(self.record.name)
+            if current is not None:
+                registry.hosts[self.record.name] = replace(current, slurm_node=node)
+        self.record = replace(self.record, slurm_node=node)
+
+    def _saved_job(self) -> dict[str, str]:
+        try:
+            data = json.loads(self.paths.slurm_job_file(self.record.name).read_text())
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict):
+            return {}
+        return {k: str(v) for k, v in data.items() if v is not None}
+
+    def _save_job(self, job_id: str, node: str | None) -> None:
+        path = self.paths.slurm_job_file(self.record.name)
+        fsutil.atomic_write(path, json.dumps({"job_id": job_id, "node": node}) + "\n")
+
+
+def sbatch_words(record: HostRecord) -> list[str]:
+    """The user's `--slurm` arguments as words (checked before anything runs)."""
+    try:
+        return shlex.split(record.slurm or "")
+    except ValueError as exc:
+        raise UsageError(
+            f"the sbatch arguments of {record.name} ({record.slurm!r}) can't be split into"
+            f" words: {exc}",
+            hint=f"fix them: `jssh add {record.target} --name {record.name} --slurm '...'`",
+        ) from None
+
+
+def job_alive(paths: Paths, ssh: Ssh, record: HostRecord) -> bool | None:
+    """Is this Slurm host's job still queued or running? (For the watchdog.)
+
+    True/False from squeue on the login node, through its master; None when the login
+    node can't be asked (no master, or the query failed): don't conclude anything then.
+    """
+    if not record.slurm or ssh.master_pid(record.alias) is None:
+        return None
+    try:
+        return SlurmJupyter(paths, ssh, record).job() is not None
+    except JsshError:
+        return None
+
+
+def _job_from(line: str) -> JobInfo:
+    fields = (line.split("|") + [""] * 6)[:6]
+    job_id, state, nodes, left, reason, used = (f.strip() for f in fields)
+    return JobInfo(
+        job_id=job_id,
+        state=state or "UNKNOWN",
+        node=nodes or None,
+        time_left=left or None,
+        reason=reason if reason and reason != "None" else None,
+        elapsed=used or None,
+    )
+
+
+def _scontrol_fields(text: str) -> dict[str, str]:
+    """`scontrol show job -o`'s Key=Value words (values here have no spaces)."""
+    fields: dict[str, str] = {}
+    for word in text.split():
+        key, sep, value = word.partition("=")
+        if sep and key not in fields:
+            fields[key] = value
+    return fields
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
