@@ -1,0 +1,41 @@
+"""What a Tab offers, read as cheaply as can be: every Tab runs jssh afresh.
+
+The shell scripts in completions/ (from scripts/gen-completions) call `jssh` with
+`_JSSH_COMPLETE=complete_SHELL`; typer then asks these functions for dynamic values.
+They read one file each and import nothing beyond what `jssh.cli` already has: not
+jssh.store (about 15 ms of imports for a list of names), no ssh, no network.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from jssh.paths import Paths
+
+
+def _paths(ssh_config: Path | None) -> Paths:
+    # Where hosts.json and the user's config are depends on the ssh config alone; a
+    # placeholder state dir spares a Tab the import of platformdirs.
+    return Paths.build(ssh_config, Path())
+
+
+def managed_names(ssh_config: Path | None, incomplete: str) -> list[str]:
+    """Names of the managed hosts (the keys of hosts.json) that start with `incomplete`."""
+    try:
+        data = json.loads(_paths(ssh_config).hosts_file.read_text())
+        names = data["hosts"] if isinstance(data, dict) else {}
+    except (OSError, ValueError, KeyError):
+        return []
+    return sorted(n for n in names if isinstance(n, str) and n.startswith(incomplete))
+
+
+def ssh_aliases(ssh_config: Path | None, incomplete: str) -> list[str]:
+    """The `Host` names of the user's own ssh config that are not patterns."""
+    from jssh.sshconfig import user_aliases  # only `jssh add <Tab>` needs the parser
+
+    try:
+        text = _paths(ssh_config).ssh_config.read_text()
+    except (OSError, UnicodeDecodeError):
+        return []
+    return sorted(a for a in user_aliases(text) if a.startswith(incomplete))
