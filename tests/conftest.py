@@ -13,6 +13,9 @@ Fixtures (see tests/lab for the classes):
   make_netns_workstation  factory(**kwargs) -> started NetnsWorkstation (root)
   netns_workstation       a started NetnsWorkstation (root; skips otherwise)
   netns_laptop            Laptop for netns_workstation
+  slurm_cluster (session) a started single-node SlurmCluster (root + Slurm; skips otherwise)
+  slurm_workstation       a workstation that is the cluster's login node (SLURM_CONF set)
+  slurm_laptop            Laptop whose `cluster` host is slurm_workstation
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from lab import (  # noqa: E402
     kill_lab_processes,
     lab_processes,
 )
+from lab.slurm import SlurmCluster, slurm_missing  # noqa: E402
 
 # Workstations used by the running test, for the sshd logs in failure reports.
 _WORKSTATIONS = pytest.StashKey[list[Sshd]]()
@@ -237,3 +241,42 @@ def relay_workstation(
     relay = make_relay(workstation.host, workstation.port)
     laptop = make_laptop(workstation, hostname=relay.host, port=relay.port)
     return RelayLab(workstation=workstation, relay=relay, laptop=laptop)
+
+
+# -- Slurm ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster() -> Iterator[SlurmCluster]:
+    """munged + slurmctld + slurmd for the whole session (about 1 s to start)."""
+    reason = slurm_missing()
+    if reason:
+        pytest.skip(reason)
+    cluster = SlurmCluster()
+    try:
+        cluster.start()
+    except BaseException:
+        cluster.close()
+        raise
+    yield cluster
+    cluster.close()
+
+
+@pytest.fixture
+def slurm_workstation(
+    slurm_cluster: SlurmCluster, make_workstation: Callable[..., Sshd]
+) -> Iterator[Sshd]:
+    """The cluster's login node (the lab's sshd; the compute node `localhost` too)."""
+    ws = make_workstation(extra_env={"SLURM_CONF": str(slurm_cluster.conf)})
+    yield ws
+    slurm_cluster.cancel_all()  # the next test starts with an empty queue
+
+
+@pytest.fixture
+def slurm_laptop(slurm_workstation: Sshd, make_laptop: Callable[..., Laptop]) -> Laptop:
+    laptop = make_laptop(slurm_workstation, alias="cluster")
+    # The compute node's host key, as a cluster publishes its nodes' keys: the laptop
+    # reaches the node `localhost` through the login node, on the same lab sshd.
+    with open(laptop.known_hosts, "a") as known:
+        known.write(slurm_workstation.known_hosts_line("localhost", slurm_workstation.port) + "\n")
+    return laptop

@@ -285,7 +285,7 @@ def test_a_config_that_is_not_text_is_refused_and_left_alone(laptop: Laptop) -> 
 
 
 def test_a_control_path_too_long_for_a_socket_is_refused_with_a_fix(laptop: Laptop) -> None:
-    env = dict(laptop.env, JSSH_CONTROL_DIR="/tmp/" + "d" * 60)
+    env = dict(laptop.env, JSSH_CONTROL_DIR="/tmp/" + "d" * 75)
     result = subprocess.run(
         laptop.jssh_argv("add", "workstation"), env=env, capture_output=True, text=True, timeout=60
     )

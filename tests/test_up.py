@@ -16,7 +16,7 @@ import pexpect
 import psutil
 import pytest
 
-from lab import Laptop, Sshd
+from lab import Laptop, Sshd, pid_alive
 from lab.client import api, run_in_kernel, status_json, token_of, up
 
 
@@ -100,7 +100,7 @@ def test_down_stops_the_server_and_frees_the_local_port(added: Laptop) -> None:
     down = added.jssh("down", "workstation")
     assert down.ok, down
     assert "stopped the Jupyter server" in down.stdout
-    assert not psutil.pid_exists(pid)  # type: ignore[arg-type]
+    assert not pid_alive(pid)  # type: ignore[arg-type]  # (a zombie awaiting init has exited)
     assert _port_free(8899)
     state = status_json(added)
     assert state["master"] == {"running": False, "pid": None}
@@ -431,3 +431,15 @@ def test_ctrl_c_at_a_prompt_stops_cleanly_and_leaves_no_tunnel(added: Laptop) ->
     child.close()
     assert child.exitstatus == 130
     assert status_json(added)["master"] == {"running": False, "pid": None}
+
+
+def test_two_names_for_one_workstation_have_tunnels_of_their_own(laptop: Laptop) -> None:
+    assert laptop.jssh("add", "workstation", "--name", "lab").ok
+    assert laptop.jssh("add", "workstation", "--name", "nb").ok
+    url_lab = up(laptop, "lab")
+    url_nb = up(laptop, "nb")
+    assert status_json(laptop, "lab")["master"]["pid"] != status_json(laptop, "nb")["master"]["pid"]
+    assert laptop.jssh("down", "lab").ok
+    assert api(url_nb, "/api/status", token=token_of(url_nb))[0] == 200
+    with pytest.raises(OSError):  # lab's port is closed: nothing listens there any more
+        api(url_lab, "/api/status", token=token_of(url_lab))

@@ -21,7 +21,7 @@ from jssh.errors import ExitCode, JsshError
 
 if TYPE_CHECKING:  # the real imports happen lazily: `--help` and Tab stay fast
     from jssh.hosts import HostRecord
-    from jssh.jupyter import Jupyter
+    from jssh.jupyter import HostStatus, Jupyter
     from jssh.manage import Manager
     from jssh.paths import Paths
     from jssh.ssh import Ssh
@@ -71,10 +71,17 @@ class Context:
 
         return Manager(self.paths, self.ssh)
 
-    def jupyter(self, name: str) -> Jupyter:
+    def jupyter(self, name: str, *, queue_wait: float | None = None) -> Jupyter:
+        return self.jupyter_for(self.manager().get(name), queue_wait=queue_wait)
+
+    def jupyter_for(self, record: HostRecord, *, queue_wait: float | None = None) -> Jupyter:
+        """Jupyter on a workstation, or in a Slurm job when the host was added with --slurm."""
+        if record.slurm:
+            from jssh.slurm import SlurmJupyter
+
+            return SlurmJupyter(self.paths, self.ssh, record, queue_wait=queue_wait)
         from jssh.jupyter import Jupyter
 
-        record = self.manager().get(name)
         return Jupyter(self.paths, self.ssh, record)
 
 
@@ -87,12 +94,9 @@ def _ctx(ctx: typer.Context) -> Context:
 def _complete_names(ctx: typer.Context, incomplete: str) -> list[str]:
     """Managed host names, for Tab. Reads hosts.json only: no ssh, no network."""
     try:
-        from jssh.paths import Paths
-        from jssh.store import Store
+        from jssh.completion import managed_names
 
-        params = ctx.find_root().params
-        paths = Paths.build(params.get("ssh_config"), params.get("state_dir"))
-        return [n for n in sorted(Store(paths).load().hosts) if n.startswith(incomplete)]
+        return managed_names(ctx.find_root().params.get("ssh_config"), incomplete)
     except Exception:  # a Tab must never print a traceback into the user's prompt
         return []
 
@@ -100,13 +104,9 @@ def _complete_names(ctx: typer.Context, incomplete: str) -> list[str]:
 def _complete_ssh_aliases(ctx: typer.Context, incomplete: str) -> list[str]:
     """Host aliases from the user's own ssh config, for `jssh add <Tab>`."""
     try:
-        from jssh.paths import Paths
-        from jssh.sshconfig import user_aliases
+        from jssh.completion import ssh_aliases
 
-        params = ctx.find_root().params
-        paths = Paths.build(params.get("ssh_config"), params.get("state_dir"))
-        text = paths.ssh_config.read_text()
-        return sorted(a for a in user_aliases(text) if a.startswith(incomplete))
+        return ssh_aliases(ctx.find_root().params.get("ssh_config"), incomplete)
     except Exception:
         return []
 
@@ -246,10 +246,17 @@ def add(  # noqa: PLR0917 - typer maps each parameter to one CLI option
     for note in outcome.notes:
         _say(f"note: {note}")
     verb = "added" if outcome.created else ("updated" if outcome.changed else "unchanged:")
-    typer.echo(
-        f"{verb} {record.name}: `ssh {record.alias}` forwards 127.0.0.1:{record.local_port}"
-        f" to {record.endpoint.describe()} on {record.target}"
-    )
+    if record.slurm:
+        typer.echo(
+            f"{verb} {record.name}: Jupyter runs in a Slurm job (sbatch {record.slurm}) from"
+            f" {record.target}; `jssh up` forwards 127.0.0.1:{record.local_port} to"
+            f" {record.endpoint.describe()} on the job's node"
+        )
+    else:
+        typer.echo(
+            f"{verb} {record.name}: `ssh {record.alias}` forwards 127.0.0.1:{record.local_port}"
+            f" to {record.endpoint.describe()} on {record.target}"
+        )
     if outcome.created:
         typer.echo(f"next: jssh up {record.name}")
 
@@ -279,7 +286,8 @@ def remove(
     """Stop NAME's tunnel and server, and remove its block (and, if last, the Include)."""
     c = _ctx(ctx)
     jupyter = c.jupyter(name)
-    if c.ssh.master_pid(jupyter.record.alias) is not None:
+    # A Slurm job may run with no master open: down cancels it all the same.
+    if jupyter.record.slurm or c.ssh.master_pid(jupyter.record.alias) is not None:
         for line in jupyter.down(keep_server=keep_server):
             _say(line)
     c.manager().remove(name)
@@ -330,7 +338,7 @@ def show(ctx: typer.Context, name: NameArg) -> None:
 
 # -- remote Jupyter -------------------------------------------------------------------
 @app.command()
-def up(
+def up(  # noqa: PLR0917 - typer maps each parameter to one CLI option
     ctx: typer.Context,
     name: NameArg,
     open_browser: Annotated[
@@ -343,12 +351,23 @@ def up(
     no_tmux: Annotated[
         bool, typer.Option("--no-tmux", help="Start Jupyter under nohup even when tmux is there.")
     ] = False,
+    wait: Annotated[
+        float | None,
+        typer.Option(
+            help="Slurm hosts: seconds to wait for the job to leave the queue; it stays"
+            " queued after that [default: 300].",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Start (or find) Jupyter on NAME and print its URL on the last line."""
-    jupyter = _ctx(ctx).jupyter(name)
+    jupyter = _ctx(ctx).jupyter(name, queue_wait=wait)
     result = jupyter.up(interactive=sys.stdin.isatty(), wait=timeout, use_tmux=not no_tmux)
+    where = f" ({result.mode})" if result.server_pid is None and result.mode else ""
     if result.reused:
-        _say(f"{name}: reusing the running Jupyter server")
+        _say(f"{name}: reusing the running Jupyter server{where}")
+    elif result.server_pid is None:
+        _say(f"{name}: started Jupyter{where}")
     else:
         _say(f"{name}: started Jupyter (pid {result.server_pid}, under {result.mode})")
     if open_browser is None:
@@ -388,13 +407,11 @@ def status(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Tunnel, local port, remote server and URL of each managed host."""
-    from jssh.jupyter import Jupyter
-
+    """Tunnel, local port, remote server and URL of each managed host (and Slurm job)."""
     c = _ctx(ctx)
     manager = c.manager()
     records = [manager.get(name)] if name else manager.hosts()
-    states = [Jupyter(c.paths, c.ssh, r).status() for r in records]
+    states = [c.jupyter_for(r).status() for r in records]
     if as_json:
         typer.echo(json.dumps([s.to_json() for s in states], indent=2))
         return
@@ -413,10 +430,26 @@ def status(
                 s.url or "-",
             )
         )
-    typer.echo(_table(rows))
+    table: list[tuple[str, ...]] = list(rows)
+    if any(s.job for s in states):  # Slurm hosts: a column for the job, before the URL
+        table = [(*row[:-1], "SLURM JOB" if i == 0 else _job_cell(states[i - 1]), row[-1])
+                 for i, row in enumerate(rows)]  # fmt: skip
+    typer.echo(_table(table))
+    for s in states:
+        if s.watchdog:
+            typer.echo(_watchdog_line(s.name, s.watchdog))
     for s in states:
         if s.detail:
             _say(f"{s.name}: {s.detail}")
+
+
+def _watchdog_line(name: str, last: dict[str, object]) -> str:
+    """`NAME: watchdog at TIME: what happened; what it did`."""
+    running = "" if last.get("watchdog_running") else " (the watchdog is not running now)"
+    return (
+        f"{name}: watchdog at {last.get('time')}: {last.get('event')};"
+        f" {last.get('action')}{running}"
+    )
 
 
 @app.command()
@@ -440,6 +473,104 @@ def logs(
         raise typer.Exit(code)
 
 
+# -- for sysadmins ----------------------------------------------------------------------
+@app.command()
+def doctor(
+    ctx: typer.Context,
+    name: Annotated[
+        str | None,
+        typer.Argument(help="One managed host [default: all].", autocompletion=_complete_names),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Check what commonly goes wrong; say how to fix each problem (exit 1 if any)."""
+    from jssh.doctor import Doctor, render
+
+    c = _ctx(ctx)
+    checks = Doctor(c.paths, c.ssh).run(name)
+    if as_json:
+        typer.echo(json.dumps([check.to_json() for check in checks], indent=2))
+    else:
+        typer.echo(render(checks))
+    if not all(check.ok for check in checks):
+        raise typer.Exit(int(ExitCode.FAILURE))
+
+
+# -- watchdog ------------------------------------------------------------------------------
+@app.command()
+def watch(ctx: typer.Context) -> None:
+    """Keep every host you brought `up` connected, until SIGTERM or Ctrl-C (one at a time)."""
+    from jssh.watchdog import Watchdog
+
+    c = _ctx(ctx)
+    raise typer.Exit(Watchdog(c.paths, c.ssh).run())
+
+
+service_app = typer.Typer(
+    help="Run `jssh watch` as a user service (systemd on Linux, launchd on macOS).",
+    no_args_is_help=True,
+)
+app.add_typer(service_app, name="service")
+
+ManagerOption = Annotated[
+    str | None,
+    typer.Option("--manager", help="systemd or launchd [default: launchd on macOS, else systemd]."),
+]
+
+
+def _service(ctx: typer.Context, manager: str | None) -> tuple[Context, Any]:
+    from jssh import service
+
+    c = _ctx(ctx)
+    built = service.build(c.paths, ssh_config=c.ssh_config, state_dir=c.state_dir, manager=manager)
+    return c, built
+
+
+@service_app.command("install")
+def service_install(
+    ctx: typer.Context,
+    manager: ManagerOption = None,
+    enable: Annotated[
+        bool, typer.Option("--enable/--no-enable", help="Also enable and start it now.")
+    ] = True,
+) -> None:
+    """Write the unit (or agent) that runs `jssh watch` at login, and enable it."""
+    from jssh import service
+
+    _, built = _service(ctx, manager)
+    lines, failure = service.install(built, enable=enable)
+    for line in lines:  # what was written and where, even when enabling failed
+        typer.echo(line)
+    if failure is not None:
+        raise failure
+
+
+@service_app.command("uninstall")
+def service_uninstall(
+    ctx: typer.Context,
+    manager: ManagerOption = None,
+    disable: Annotated[
+        bool, typer.Option("--disable/--no-disable", help="Also stop and disable it.")
+    ] = True,
+) -> None:
+    """Stop the service and remove its unit (or agent). Tunnels stay up."""
+    from jssh import service
+
+    _, built = _service(ctx, manager)
+    for line in service.uninstall(built, disable=disable):
+        typer.echo(line)
+
+
+@service_app.command("status")
+def service_status(ctx: typer.Context, manager: ManagerOption = None) -> None:
+    """Whether the unit is installed, what the service manager says, and the watchdog's pid."""
+    from jssh import service
+
+    c, built = _service(ctx, manager)
+    for line in service.status(built, c.paths):
+        typer.echo(line)
+
+
 # -- rendering helpers --------------------------------------------------------------------
 def _table(rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -447,6 +578,15 @@ def _table(rows: Sequence[Sequence[str]]) -> str:
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         for row in rows
     )
+
+
+def _job_cell(state: HostStatus) -> str:
+    job = state.job
+    if job is None:
+        return "-"
+    if job.state == "RUNNING":
+        return f"{job.job_id} running on {job.node}, {job.time_left or '?'} left"
+    return f"{job.job_id} {job.state.lower()}" + (f" ({job.reason})" if job.reason else "")
 
 
 def _duration(seconds: int | None) -> str:
@@ -491,5 +631,7 @@ def main() -> None:
         sys.exit(int(ExitCode.INTERRUPTED))
     except BrokenPipeError:
         sys.exit(int(ExitCode.FAILURE))
+    if code == ExitCode.INTERRUPTED:  # typer turns Ctrl-C into a plain exit code 130
+        print("jssh: interrupted", file=sys.stderr)
     if isinstance(code, int) and code:
         sys.exit(code)

@@ -52,7 +52,7 @@ def _url_if_serving(name: str, ssh_config: str | None, state_dir: str | None) ->
         if record is None or record.slurm or not paths.wanted_marker(name).exists():
             return None
         token = paths.token_file(name).read_text().strip()
-    except (JsshError, OSError):
+    except (JsshError, OSError, UnicodeDecodeError):  # the full CLI reports or repairs it
         return None
     if token and probe.http_status(record.local_port, token=token, timeout=2.0) == 200:
         return record.url(token)

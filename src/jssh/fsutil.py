@@ -132,7 +132,13 @@ def exclusive_lock(path: Path, what: str, timeout: float = 15.0) -> Iterator[Non
     The holder's pid is written into the file so a waiter can say who it waits for.
     """
     ensure_private_dir(path.parent)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot create the lock file {path}: {exc.strerror}",
+            hint="free some space or fix the permissions, then run the command again",
+        ) from exc
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -148,8 +154,11 @@ def exclusive_lock(path: Path, what: str, timeout: float = 15.0) -> Iterator[Non
                         hint="wait for it to finish, then run the command again",
                     ) from None
                 time.sleep(0.02)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        # The pid is only for a waiter's message: a full disk must not fail the command
+        # here, before the real writes (which fail cleanly and change nothing).
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the flock

@@ -70,10 +70,18 @@ class HostRecord:
     launch: Launch = field(default_factory=Launch)
     slurm: str | None = None  # sbatch arguments when the host is a Slurm login node
     remote_user: str = ""
+    # The compute node of this host's running Slurm job, while `jssh up` has a tunnel
+    # to it: the managed config then has a `Host NAME-jupyter-node` block for it.
+    slurm_node: str | None = None
 
     @property
     def alias(self) -> str:
         return alias_for(self.name)
+
+    @property
+    def node_alias(self) -> str:
+        """The ssh alias of the Slurm job's compute node (reached through `alias`)."""
+        return f"{self.alias}-node"
 
     def url(self, token: str | None) -> str:
         path = "lab" if self.launch.app == "lab" else "tree"
@@ -97,6 +105,7 @@ class HostRecord:
             launch=Launch(**data.get("launch", {})),
             slurm=data.get("slurm"),
             remote_user=str(data.get("remote_user", "")),
+            slurm_node=data.get("slurm_node"),
         )
 
 

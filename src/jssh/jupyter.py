@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from jssh import fsutil, ports, probe, remote
 from jssh.errors import BusyError, JsshError, RemoteError, SshError, WaitTimeout
@@ -46,6 +47,9 @@ class HostStatus:
     url: str | None
     wanted: bool
     detail: str | None = None
+    job: JobInfo | None = None  # Slurm hosts only
+    # What `jssh watch` last did for this host (see watchdog.last_action), or None.
+    watchdog: dict[str, object] | None = None
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -63,6 +67,30 @@ class HostStatus:
             "url": self.url,
             "wanted_up": self.wanted,
             "detail": self.detail,
+            "job": self.job.to_json() if self.job else None,
+            "watchdog": self.watchdog,
+        }
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    """A Slurm host's job, as `squeue` (or `scontrol` once it ended) describes it."""
+
+    job_id: str
+    state: str  # PENDING, RUNNING, ... or GONE when Slurm no longer knows it
+    node: str | None = None
+    time_left: str | None = None  # as Slurm prints it: 3:59:12, 1-00:00:00, UNLIMITED
+    reason: str | None = None
+    elapsed: str | None = None  # time used, as Slurm prints it
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.job_id,
+            "state": self.state,
+            "node": self.node,
+            "time_left": self.time_left,
+            "reason": self.reason,
+            "elapsed": self.elapsed,
         }
 
 
@@ -107,7 +135,10 @@ class Jupyter:
             self._want(True)
             return result
 
-    def _start_master(self, interactive: bool) -> None:
+    def _start_master(
+        self, interactive: bool, alias: str | None = None, log_path: Path | None = None
+    ) -> None:
+        """Start the master for `alias` (default: NAME-jupyter), once the port is free."""
         port = self.record.local_port
         if not ports.is_free(port):
             raise BusyError(
@@ -118,9 +149,9 @@ class Jupyter:
             )
         fsutil.ensure_private_dir(self.paths.control_dir)
         self.ssh.start_master(
-            self.record.alias,
+            alias or self.record.alias,
             interactive=interactive,
-            log_path=self.paths.master_log(self.record.name),
+            log_path=log_path or self.paths.master_log(self.record.name),
         )
 
     def _forward_spec(self) -> str:
@@ -302,6 +333,7 @@ class Jupyter:
             url=record.url(token) if token and server != "stopped" else None,
             wanted=self.paths.wanted_marker(record.name).exists(),
             detail=detail,
+            watchdog=_watchdog_action(self.paths, record.name),
         )
 
     def url(self) -> str:
@@ -326,7 +358,7 @@ class Jupyter:
     def _local_token(self) -> str | None:
         try:
             token = self.paths.token_file(self.record.name).read_text().strip()
-        except OSError:
+        except (OSError, UnicodeDecodeError):  # a damaged token file: `up` fetches it again
             return None
         return token or None
 
@@ -366,3 +398,9 @@ def _uptime(text: str | None) -> int | None:
     for part in parts:
         seconds = seconds * 60 + part
     return seconds + (int(days) * 86400 if days.isdigit() else 0)
+
+
+def _watchdog_action(paths: Paths, name: str) -> dict[str, object] | None:
+    from jssh.watchdog import last_action  # small, but only `status` needs it
+
+    return last_action(paths, name)

@@ -21,6 +21,7 @@ from jssh.ssh import Settings, Ssh
 from jssh.sshconfig import (
     ALWAYS_CARRIED,
     JSSH_KEYWORDS,
+    NODE_SUFFIX,
     NOT_CARRIED,
     remove_include,
     render_managed,
@@ -31,7 +32,6 @@ from jssh.store import Store
 # The socket path limit is 108 bytes (Linux) / 104 (macOS) with the NUL, and the
 # master first binds `<path>.<16 random chars>`: so 86 is what a ControlPath may use.
 CONTROL_PATH_LIMIT = 86
-CONTROL_HASH_LEN = 40  # %C expands to a 40-hex-digit hash
 # Keywords ssh accepts `none` for, so a value leaking in from a pattern can be undone.
 _NONE_ABLE = {"proxycommand", "proxyjump", "localcommand", "identityagent", "hostkeyalias"}
 
@@ -94,7 +94,7 @@ class Manager:
         defaults = self.ssh.resolve(target.host, target.ssh_args(), config=Path("/dev/null"))
         carried, notes = carry_settings(resolved, defaults)
         remote_user = resolved.get("user", [""])[0]
-        control_path = self._control_path()
+        control_path = self._control_path(name)
 
         with self.store.transaction() as registry:
             existing = registry.hosts.get(name)
@@ -111,6 +111,8 @@ class Manager:
                 if request.slurm is not None
                 else (existing.slurm if existing else None),
                 remote_user=remote_user,
+                # A running job's node stays the tunnel's target until `jssh down`.
+                slurm_node=existing.slurm_node if existing else None,
             )
             others = [r for n, r in registry.hosts.items() if n != name]
             record = self._verified(record, resolved, others, user_text, registry.include_text)
@@ -120,17 +122,23 @@ class Manager:
         fsutil.ensure_private_dir(self.paths.control_dir)
         return AddOutcome(record, changed=record != existing, created=existing is None, notes=notes)
 
-    def _control_path(self) -> str:
+    def _control_path(self, name: str) -> str:
+        """`<control dir>/NAME`: one master per managed host, even when two of them reach
+        the same user@host:port (with `%C` they would share one, and `jssh down` of one
+        would close the other's tunnel). The block pins user, host and port, so the name
+        identifies the connection; and it keeps the path short, unlike NAME-%C."""
         directory = self.paths.control_dir
-        length = len(str(directory)) + 1 + CONTROL_HASH_LEN
+        # `@node` (a Slurm job's node master, see sshconfig) is the longest suffix used.
+        length = len(str(directory)) + 1 + len(name) + len(NODE_SUFFIX)
         if length > CONTROL_PATH_LIMIT:
             raise ConfigError(
-                f"the control socket path would be {length} bytes ({directory}/<40 hex>), "
-                f"over the {CONTROL_PATH_LIMIT} that unix sockets allow here",
-                hint="choose a shorter directory: set JSSH_CONTROL_DIR=~/.cache/jssh-cm "
-                "(or any short private path) and run `jssh add` again",
+                f"the control socket path would be {length} bytes ({directory}/{name}),"
+                f" over the {CONTROL_PATH_LIMIT} that unix sockets allow here",
+                hint="use a shorter --name, or a shorter directory: set"
+                " JSSH_CONTROL_DIR=~/.cache/jssh-cm (any short private path) and run `jssh add`"
+                " again",
             )
-        return f"{directory}/%C"
+        return f"{directory}/{name}"
 
     def _local_port(self, request: AddRequest, existing: HostRecord | None, taken: set[int]) -> int:
         if request.local_port is not None:

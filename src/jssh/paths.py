@@ -97,6 +97,14 @@ class Paths:
     def master_log(self, name: str) -> Path:
         return self.host_state_dir(name) / "ssh.log"
 
+    def node_master_log(self, name: str) -> Path:
+        """The log of the master to a Slurm host's compute node."""
+        return self.host_state_dir(name) / "ssh-node.log"
+
+    def slurm_job_file(self, name: str) -> Path:
+        """The Slurm job jssh last used for NAME (id, node), as JSON."""
+        return self.host_state_dir(name) / "slurm-job.json"
+
     def watchdog_status(self, name: str) -> Path:
         return self.host_state_dir(name) / "watchdog.json"
 

@@ -25,19 +25,31 @@ from jssh.hosts import HostRecord
 
 REMOTE_DIR = ".jssh"
 
-_PRELUDE = r"""
+# Shell helpers every script starts with: strict, private, and a quoting function.
+_HELPERS = r"""
 set -u
 umask 077
 shq() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 say() { printf '%s\n' "$*"; }
+"""
+
+_PRELUDE = (
+    _HELPERS
+    + r"""
 D="$HOME/.jssh/$NAME"
 LOG="$D/jupyter.log"
 SESSION="jssh-$(printf '%s' "$NAME" | tr '.:' '__')"
-alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+# kill -0 succeeds on a zombie, and a killed server stays one until its new parent
+# (init, which in a container may reap only every few seconds) collects it.
+alive() {
+  [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null &&
+    ! ps -o stat= -p "$1" 2>/dev/null | grep -q '^Z'
+}
 server_pid() { cat "$D/server.pid" 2>/dev/null || true; }
 tail_log() { say "LOGTAIL-BEGIN"; tail -n "${1:-25}" "$LOG" 2>/dev/null; say "LOGTAIL-END"; }
 mkdir -p "$D" && chmod 700 "$HOME/.jssh" "$D" || { say "ERROR cannot create $D"; exit 5; }
 """
+)
 
 _LOCK = r"""
 n=0
@@ -52,30 +64,10 @@ echo $$ > "$D/lock/pid"
 trap 'rm -rf "$D/lock"' EXIT
 """
 
-_ENSURE = r"""
-PID=$(server_pid)
-if alive "$PID"; then
-  say "RUNNING $PID"
-  say "MODE $(cat "$D/mode" 2>/dev/null || echo unknown)"
-  say "TOKEN $(cat "$D/token" 2>/dev/null || true)"
-  exit 0
-fi
-# Nothing runs: clear what a dead server left, including its tmux session.
-tmux kill-session -t "=$SESSION" >/dev/null 2>&1 || true
-rm -f "$D/server.pid"
-
-if [ -n "$SOCK" ]; then
-  SD=${SOCK%/*}
-  [ -d "$SD" ] || mkdir -m 700 "$SD" 2>/dev/null
-  if [ -L "$SD" ] || [ ! -O "$SD" ]; then
-    say "ERROR the socket directory $SD is not yours; jssh will not put Jupyter's socket there"
-    exit 5
-  fi
-  chmod 700 "$SD"
-  rm -f "$SOCK"
-fi
-
-# Find jupyter the way this host was configured to.
+# Finds jupyter the way the host was configured to (FINDER and its settings): leaves
+# its path in J (empty when not found) and what was tried in TRIED. Shared by `up`,
+# which starts what it finds, and `doctor`, which only reports on it.
+_FIND = r"""
 TRIED=""
 J=""
 case $FINDER in
@@ -106,11 +98,12 @@ case $FINDER in
     J=$(command -v jupyter 2>/dev/null || true)
     [ -z "$J" ] && [ -x "$HOME/.local/bin/jupyter" ] && J="$HOME/.local/bin/jupyter" ;;
 esac
-if [ -z "$J" ]; then
-  say "NOTFOUND $TRIED"
-  exit 3
-fi
+"""
 
+# Writes the token file and run.sh, which execs the jupyter that _FIND found with this
+# host's arguments. Shared by `up` (tmux or nohup runs it) and the Slurm batch job;
+# with LOG empty, run.sh keeps the output it was given (the job's output file).
+_WRITE_RUN = r"""
 ARGS="$JUPYTER_ARGS"
 if [ -n "$NOTEBOOK_DIR" ]; then
   ND=$NOTEBOOK_DIR
@@ -127,9 +120,9 @@ printf '%s\n' "$TOKEN" > "$D/token"
 [ -f "$LOG" ] && mv -f "$LOG" "$LOG.1"
 {
   say "#!/bin/sh"
-  say "# Written by jssh for $NAME: tmux or nohup runs this; it execs Jupyter."
+  say "# Written by jssh for $NAME: tmux, nohup or a Slurm job runs this; it execs Jupyter."
   say "cd \"\$HOME\" || exit 1"
-  say "exec >>$(shq "$LOG") 2>&1"
+  [ -n "$LOG" ] && say "exec >>$(shq "$LOG") 2>&1"
   say "JUPYTER_TOKEN=\$(cat $(shq "$D/token")); export JUPYTER_TOKEN"
   for var in PATH JUPYTER_RUNTIME_DIR JUPYTER_CONFIG_DIR JUPYTER_DATA_DIR JUPYTER_PATH \
              VIRTUAL_ENV CONDA_PREFIX XDG_RUNTIME_DIR LANG LC_ALL SLURM_CONF; do
@@ -147,7 +140,43 @@ printf '%s\n' "$TOKEN" > "$D/token"
     say "exec $(shq "$J") $ARGS"
   fi
 } > "$D/run.sh"
+"""
 
+_ENSURE = (
+    r"""
+PID=$(server_pid)
+if alive "$PID"; then
+  say "RUNNING $PID"
+  say "MODE $(cat "$D/mode" 2>/dev/null || echo unknown)"
+  say "TOKEN $(cat "$D/token" 2>/dev/null || true)"
+  exit 0
+fi
+# Nothing runs: clear what a dead server left, including its tmux session.
+tmux kill-session -t "=$SESSION" >/dev/null 2>&1 || true
+rm -f "$D/server.pid"
+
+if [ -n "$SOCK" ]; then
+  SD=${SOCK%/*}
+  [ -d "$SD" ] || mkdir -m 700 "$SD" 2>/dev/null
+  if [ -L "$SD" ] || [ ! -O "$SD" ]; then
+    say "ERROR the socket directory $SD is not yours; jssh will not put Jupyter's socket there"
+    exit 5
+  fi
+  chmod 700 "$SD"
+  rm -f "$SOCK"
+fi
+
+"""
+    + _FIND
+    + r"""
+if [ -z "$J" ]; then
+  say "NOTFOUND $TRIED"
+  exit 3
+fi
+
+"""
+    + _WRITE_RUN
+    + r"""
 MODE=nohup
 if [ "$USE_TMUX" = 1 ] && command -v tmux >/dev/null 2>&1 &&
    tmux new-session -d -s "$SESSION" -c "$D" "exec sh $(shq "$D/run.sh")" >"$D/tmux.err" 2>&1; then
@@ -186,6 +215,30 @@ while :; do
 done
 say "STARTED $PID"
 say "MODE $MODE"
+"""
+)
+
+# Reports what _FIND found, which jupyter_server it is (unix sockets need >= 2), and
+# tmux; read-only. Replies: FOUND path | NOTFOUND tried; SERVERVERSION v | NOSERVER why;
+# TMUX version | NOTMUX path.
+_INSPECT = r"""
+if [ -z "$J" ]; then
+  say "NOTFOUND $TRIED"
+else
+  say "FOUND $J"
+  case $FINDER in
+    command) V=$(eval "$CMD_WORDS server --version" 2>&1 </dev/null); RC=$? ;;
+    login) V=$("$LSH" -l -c "$(shq "$J") server --version" 2>&1 </dev/null); RC=$? ;;
+    *) V=$("$J" server --version 2>&1 </dev/null); RC=$? ;;
+  esac
+  V=$(printf '%s\n' "$V" | sed '/^[[:space:]]*$/d' | tail -n 1)
+  if [ "$RC" = 0 ]; then say "SERVERVERSION $V"; else say "NOSERVER ${V:-exit $RC}"; fi
+fi
+if command -v tmux >/dev/null 2>&1; then
+  say "TMUX $(tmux -V 2>&1 | head -n 1)"
+else
+  say "NOTMUX $PATH"
+fi
 """
 
 _STATUS = r"""
@@ -272,22 +325,30 @@ def _common(record: HostRecord) -> str:
     return _assign(NAME=record.name, SOCK=record.endpoint.socket or "") + _PRELUDE
 
 
-def ensure_script(record: HostRecord, token: str, *, wait_seconds: float, use_tmux: bool) -> str:
+def _finder(record: HostRecord) -> str:
+    """The variables _FIND reads: how this host was told to find jupyter."""
     launch = record.launch
     finder = (
         "command" if launch.command else "venv" if launch.venv else
         "conda" if launch.conda else "login" if launch.login_shell else "path"
     )  # fmt: skip
     command = launch.command or []
+    return _assign(
+        FINDER=finder,
+        VENV=launch.venv or "",
+        CONDA_ENV=launch.conda or "",
+        CMD_FIRST=command[0] if command else "",
+        CMD_WORDS=" ".join(shlex.quote(w) for w in command),
+    )
+
+
+def ensure_script(record: HostRecord, token: str, *, wait_seconds: float, use_tmux: bool) -> str:
+    launch = record.launch
     return (
         _common(record)
+        + _finder(record)
         + _assign(
             TOKEN=token,
-            FINDER=finder,
-            VENV=launch.venv or "",
-            CONDA_ENV=launch.conda or "",
-            CMD_FIRST=command[0] if command else "",
-            CMD_WORDS=" ".join(shlex.quote(w) for w in command),
             JUPYTER_ARGS=" ".join(shlex.quote(w) for w in jupyter_args(record)),
             EXTRA_ARGS=" ".join(shlex.quote(w) for w in launch.extra_args),
             NOTEBOOK_DIR=launch.notebook_dir or "",
@@ -296,6 +357,36 @@ def ensure_script(record: HostRecord, token: str, *, wait_seconds: float, use_tm
         )
         + _LOCK
         + _ENSURE
+    )
+
+
+def inspect_script(record: HostRecord) -> str:
+    """Find jupyter as `up` would, without starting or writing anything (for `doctor`)."""
+    return _HELPERS + _finder(record) + _FIND + _INSPECT
+
+
+def prelude(record: HostRecord, *, lock: bool) -> str:
+    """The variables and helpers every script for NAME starts with, and the per-host
+    lock when the script changes NAME's remote state (the Slurm scripts build on it)."""
+    return _common(record) + (_LOCK if lock else "")
+
+
+def prepare_run_script(record: HostRecord, token: str) -> str:
+    """After prelude(): find jupyter as `up` does (reply NOTFOUND, exit 3, when
+    missing), then write the token file and run.sh without starting them: a Slurm
+    batch job runs run.sh on the node."""
+    launch = record.launch
+    return (
+        _finder(record)
+        + _assign(
+            TOKEN=token,
+            JUPYTER_ARGS=" ".join(shlex.quote(w) for w in jupyter_args(record)),
+            EXTRA_ARGS=" ".join(shlex.quote(w) for w in launch.extra_args),
+            NOTEBOOK_DIR=launch.notebook_dir or "",
+        )
+        + _FIND
+        + 'if [ -z "$J" ]; then say "NOTFOUND $TRIED"; exit 3; fi\n'
+        + _WRITE_RUN
     )
 
 

@@ -122,9 +122,13 @@ class Ssh:
         return (result.stderr or result.stdout).strip()
 
     # -- control master ------------------------------------------------------------
-    def master_pid(self, alias: str) -> int | None:
-        """The pid of the live master for ALIAS, or None (`ssh -O check`)."""
-        result = self._run(self.argv("-O", "check", "--", alias), timeout=10)
+    def master_pid(self, alias: str, *, timeout: float = 10) -> int | None:
+        """The pid of the live master for ALIAS, or None (`ssh -O check`).
+
+        A stopped (SIGSTOP) master accepts the mux connection and never answers: the
+        wait then ends with WaitTimeout after `timeout` seconds.
+        """
+        result = self._run(self.argv("-O", "check", "--", alias), timeout=timeout)
         match = re.search(r"Master running \(pid=(\d+)\)", result.stderr + result.stdout)
         return int(match.group(1)) if result.ok and match else None
 
@@ -164,7 +168,19 @@ class Ssh:
         if rc != 0:
             raise classify_failure(alias, transcript, interactive=interactive)
 
-    def _start_batch(self, argv: list[str], log_path: Path, timeout: float) -> tuple[int, str]:
+    def spawn_master(self, alias: str, *, log_path: Path, connect_timeout: int) -> BatchStart:
+        """Start a BatchMode master for ALIAS and return at once (for the watchdog's
+        event loop). ssh exits 0 once the master holds its forward and has gone to the
+        background (ControlPersist); on failure `BatchStart.failure()` says why."""
+        options = ["-N", "-o", "ControlMaster=auto", "-o", f"ConnectTimeout={connect_timeout}"]
+        # -E: a backgrounded master sends its stderr to /dev/null; with -E its last
+        # words ("Timeout, server not responding") still reach the log.
+        options += ["-o", "BatchMode=yes", "-E", str(log_path)]
+        argv = self.argv(*options, "--", alias)
+        proc, start = self._spawn_batch(argv, log_path)
+        return BatchStart(alias, proc, log_path, start)
+
+    def _spawn_batch(self, argv: list[str], log_path: Path) -> tuple[subprocess.Popen[bytes], int]:
         self._show(argv)
         log_path.parent.mkdir(parents=True, exist_ok=True)
         start = log_path.stat().st_size if log_path.exists() else 0
@@ -178,15 +194,17 @@ class Ssh:
                 stderr=log,
                 start_new_session=True,
             )
+        return proc, start
+
+    def _start_batch(self, argv: list[str], log_path: Path, timeout: float) -> tuple[int, str]:
+        proc, start = self._spawn_batch(argv, log_path)
         try:
             rc = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
             rc = 255
-        with open(log_path, "rb") as log:
-            log.seek(start)
-            return rc, log.read().decode(errors="replace")
+        return rc, _read_from(log_path, start)
 
     # -- commands through the master -------------------------------------------------
     def run(
@@ -206,6 +224,26 @@ class Ssh:
         (a token, say) ever appears on a command line on either machine."""
         return self.run(alias, ["sh", "-s"], input_text=script, timeout=timeout)
 
+    def probe(
+        self,
+        alias: str,
+        remote_argv: Sequence[str] = ("true",),
+        *,
+        input_text: str | None = None,
+        connect_timeout: int = 5,
+        timeout: float = 30,
+    ) -> Result:
+        """Run a command as `run` does, but fit for a host whose master may be down
+        (for `doctor`): through the master when one runs, else one direct connection
+        that gives up after `connect_timeout` s. It never prompts, never becomes a
+        master and asks for no forward, so it leaves nothing running behind."""
+        argv = self.argv(
+            *MUX_CLIENT_OPTIONS,
+            "-o", f"ConnectTimeout={connect_timeout}",
+            "--", alias, remote_command(remote_argv),
+        )  # fmt: skip
+        return self._run(argv, input_text=input_text, timeout=timeout)
+
     def run_attached(self, alias: str, remote_argv: Sequence[str]) -> int:
         """Run a remote command with the user's terminal (for `logs --follow`)."""
         argv = self.argv(*MUX_CLIENT_OPTIONS, "--", alias, remote_command(remote_argv))
@@ -213,6 +251,33 @@ class Ssh:
         with contextlib.suppress(KeyboardInterrupt):
             return subprocess.call(argv)
         return 0
+
+
+@dataclass
+class BatchStart:
+    """A BatchMode master start in flight: the ssh process and where its words go."""
+
+    alias: str
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+    log_offset: int
+
+    def transcript(self) -> str:
+        """What ssh printed during this start (its stderr, from the master log)."""
+        return _read_from(self.log_path, self.log_offset)
+
+    def failure(self) -> JsshError:
+        """The start failed: one clear error from what ssh printed."""
+        return classify_failure(self.alias, self.transcript(), interactive=False)
+
+
+def _read_from(path: Path, offset: int) -> str:
+    try:
+        with open(path, "rb") as log:
+            log.seek(offset)
+            return log.read().decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def remote_command(words: Sequence[str]) -> str:
@@ -323,7 +388,7 @@ def _drive_on_pty(
                         out.flush()
                 if stdin_fd is not None and stdin_fd in ready:
                     data = os.read(stdin_fd, 1024)
-                    if data == b"\x03":  # Ctrl-C in raw mode arrives as a byte
+                    if b"\x03" in data:  # Ctrl-C in raw mode arrives as a byte
                         child.terminate(force=True)
                         raise KeyboardInterrupt
                     if data:

@@ -54,6 +54,7 @@ _PATH_KEYWORDS = {
     "xauthlocation",
 }
 
+NODE_SUFFIX = "@node"  # the Slurm node master's ControlPath: the login node's + this
 CONTROL_PERSIST = "yes"
 SERVER_ALIVE_INTERVAL = 5
 SERVER_ALIVE_COUNT_MAX = 3
@@ -72,23 +73,49 @@ def render_managed(hosts: Iterable[HostRecord]) -> str:
         values: dict[str, list[str]] = {}
         for keyword, value in record.ssh_options:
             values.setdefault(keyword, []).append(_quoted(keyword, value))
-        values.update(
-            {
-                "ControlMaster": ["auto"],
-                "ControlPath": [_quoted("controlpath", record.control_path)],
-                "ControlPersist": [CONTROL_PERSIST],
-                "ServerAliveInterval": [str(SERVER_ALIVE_INTERVAL)],
-                "ServerAliveCountMax": [str(SERVER_ALIVE_COUNT_MAX)],
-                "ExitOnForwardFailure": ["yes"],
-                "LocalForward": [
-                    f"127.0.0.1:{record.local_port} {record.endpoint.forward_target()}"
-                ],
-            }
-        )
+        values.update(_own_settings(record))
+        if record.slurm:
+            # Jupyter runs on a compute node: the node's master (below) owns the local
+            # port, and the login node's master is only the way there.
+            del values["LocalForward"]
         config.add(record.alias, **values)
+        if record.slurm and record.slurm_node:
+            config.add(record.node_alias, **_node_values(record, record.slurm_node))
         comment = f"# {record.name}: `jssh up {record.name}` (from {record.target})"
         blocks.append(comment + "\n" + config.config().strip("\n") + "\n")
     return MANAGED_HEADER + "\n" + "\n".join(blocks)
+
+
+def _node_values(record: HostRecord, node: str) -> dict[str, list[str]]:
+    """`Host NAME-jupyter-node`: the Slurm job's node, reached as the login node is (same
+    user, keys, port and host key checking) through the login node's master, and
+    carrying the forward from the local port to Jupyter on the node."""
+    values: dict[str, list[str]] = {"HostName": [node], "ProxyJump": [record.alias]}
+    for keyword, value in record.ssh_options:
+        if keyword.lower() not in _NOT_FOR_NODE:
+            values.setdefault(keyword, []).append(_quoted(keyword, value))
+    values.update(_own_settings(record))
+    # A master of its own, beside the login node's (`@` can't occur in a NAME).
+    values["ControlPath"] = [_quoted("controlpath", record.control_path + NODE_SUFFIX)]
+    return values
+
+
+def _own_settings(record: HostRecord) -> dict[str, list[str]]:
+    """What jssh sets itself on each managed block (JSSH_KEYWORDS)."""
+    return {
+        "ControlMaster": ["auto"],
+        "ControlPath": [_quoted("controlpath", record.control_path)],
+        "ControlPersist": [CONTROL_PERSIST],
+        "ServerAliveInterval": [str(SERVER_ALIVE_INTERVAL)],
+        "ServerAliveCountMax": [str(SERVER_ALIVE_COUNT_MAX)],
+        "ExitOnForwardFailure": ["yes"],
+        "LocalForward": [f"127.0.0.1:{record.local_port} {record.endpoint.forward_target()}"],
+    }
+
+
+# What the login node's settings must not pass to its compute node: where it is, and
+# how it is reached (the node is reached through the login node instead).
+_NOT_FOR_NODE = ("hostname", "proxyjump", "proxycommand", "hostkeyalias")
 
 
 def _quoted(keyword: str, value: str) -> str:
@@ -150,8 +177,8 @@ def includes_path(line: str, managed_config: Path) -> bool:
     return any(word.strip('"') in wanted for word in match["paths"].split())
 
 
-def include_problems(user_text: str, managed_config: Path) -> list[str]:
-    """What is wrong with the Include line's presence and place (for `doctor`)."""
+def include_position(user_text: str, managed_config: Path) -> tuple[int | None, int | None]:
+    """(line of our Include, line of the first Host/Match), 1-based; None when absent."""
     first_block: int | None = None
     include_at: int | None = None
     for number, line in enumerate(user_text.splitlines(), start=1):
@@ -159,6 +186,12 @@ def include_problems(user_text: str, managed_config: Path) -> list[str]:
             first_block = number
         if include_at is None and includes_path(line, managed_config):
             include_at = number
+    return include_at, first_block
+
+
+def include_problems(user_text: str, managed_config: Path) -> list[str]:
+    """What is wrong with the Include line's presence and place (for `doctor`)."""
+    include_at, first_block = include_position(user_text, managed_config)
     if include_at is None:
         return ["the Include line for jssh's managed config is missing"]
     if first_block is not None and include_at > first_block:

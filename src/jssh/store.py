@@ -31,6 +31,11 @@ class Store:
             text = self.paths.hosts_file.read_text()
         except FileNotFoundError:
             return Registry()
+        except UnicodeDecodeError:
+            raise ConfigError(
+                f"{self.paths.hosts_file} is damaged (it is not UTF-8 text); jssh left it as it is",
+                hint="restore it from a backup, or move it away and run `jssh add` again",
+            ) from None
         except OSError as exc:
             raise ConfigError(f"cannot read {self.paths.hosts_file}: {exc.strerror}") from exc
         return Registry.loads(text, str(self.paths.hosts_file))
