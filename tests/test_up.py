@@ -443,3 +443,13 @@ def test_two_names_for_one_workstation_have_tunnels_of_their_own(laptop: Laptop)
     assert api(url_nb, "/api/status", token=token_of(url_nb))[0] == 200
     with pytest.raises(OSError):  # lab's port is closed: nothing listens there any more
         api(url_lab, "/api/status", token=token_of(url_lab))
+
+
+def test_remove_stops_a_server_left_running_without_a_tunnel(added: Laptop) -> None:
+    up(added)
+    pid = status_json(added)["server"]["pid"]
+    assert added.jssh("down", "workstation", "--keep-server").ok  # tunnel closed, server kept
+    removed = added.jssh("remove", "workstation")
+    assert removed.ok, removed
+    assert "stopped the Jupyter server" in removed.stderr
+    assert not pid_alive(pid)

@@ -286,10 +286,11 @@ def remove(
     """Stop NAME's tunnel and server, and remove its block (and, if last, the Include)."""
     c = _ctx(ctx)
     jupyter = c.jupyter(name)
-    # A Slurm job may run with no master open: down cancels it all the same.
-    if jupyter.record.slurm or c.ssh.master_pid(jupyter.record.alias) is not None:
+    # Stop the server even with no tunnel open (down connects in BatchMode): a server
+    # jssh no longer manages would run on, unseen. A Slurm job is cancelled likewise.
+    if not keep_server or c.ssh.master_pid(jupyter.record.alias) is not None:
         for line in jupyter.down(keep_server=keep_server):
-            _say(line)
+            _say(f"{name}: {line}")
     c.manager().remove(name)
     typer.echo(f"removed {name}")
 

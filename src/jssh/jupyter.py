@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jssh import fsutil, ports, probe, remote
-from jssh.errors import BusyError, JsshError, RemoteError, SshError, WaitTimeout
+from jssh.errors import BusyError, ConfigError, JsshError, RemoteError, SshError, WaitTimeout
 from jssh.hosts import HostRecord
 from jssh.paths import Paths
 from jssh.ssh import Ssh, last_line
@@ -148,11 +148,35 @@ class Jupyter:
                 f" --name {self.record.name} --local-port N`",
             )
         fsutil.ensure_private_dir(self.paths.control_dir)
-        self.ssh.start_master(
-            alias or self.record.alias,
-            interactive=interactive,
-            log_path=log_path or self.paths.master_log(self.record.name),
-        )
+        try:
+            self.ssh.start_master(
+                alias or self.record.alias,
+                interactive=interactive,
+                log_path=log_path or self.paths.master_log(self.record.name),
+            )
+        except SshError:
+            self._explain_missing_block()
+            raise
+
+    def _explain_missing_block(self) -> None:
+        """When ssh fails, first rule out that it never saw jssh's block at all: an
+        Include line moved below a Host/Match line is silently conditional, and ssh then
+        reports some unrelated-looking failure ("cannot resolve NAME-jupyter")."""
+        from jssh.sshconfig import include_problems
+        from jssh.store import Store
+
+        try:
+            problems = include_problems(
+                Store(self.paths).read_user_config(), self.paths.managed_config
+            )
+        except JsshError:
+            return
+        if problems:
+            raise ConfigError(
+                f"{problems[0]}, so ssh does not see the block for {self.record.alias}",
+                hint=f"move the Include line above the first Host/Match line in"
+                f" {self.paths.ssh_config} (`jssh doctor` shows where it is)",
+            )
 
     def _forward_spec(self) -> str:
         return f"127.0.0.1:{self.record.local_port}:{self.record.endpoint.forward_target()}"

@@ -30,6 +30,9 @@ MUX_CLIENT_OPTIONS = (
     "-o", "BatchMode=yes",
     "-o", "ControlMaster=no",
     "-o", "ClearAllForwardings=yes",
+    # Only used when no master runs (`down` or `remove` after the tunnel died): an
+    # unreachable host must fail in seconds, not after the kernel's SYN retries.
+    "-o", "ConnectTimeout=10",
 )  # fmt: skip
 
 Settings = dict[str, list[str]]
