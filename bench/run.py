@@ -11,8 +11,9 @@ group run interleaved, round after round, so a slow moment of the machine hits a
 them alike. Each row gives the median and the range (min–max) of its runs; the results
 go to bench/RESULTS.md with the date and the machine.
 
-Rows that need the watchdog (`jssh watch`) are listed as pending until it exists: add
-them as `Case` subclasses in a group (see `watchdog_group`).
+The watchdog rows (`jssh watch`, issue 7) set a host up, kill its master (and autossh's
+ssh, the peer), cut a netns workstation's link (root) and measure the watchdog's idle
+cost for 1, 10 and 50 healthy hosts (see `watchdog_group` and `idle_group`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import argparse
 import contextlib
 import fcntl
 import http.client
+import json
 import os
 import platform
 import re
@@ -35,6 +37,8 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
@@ -57,7 +61,6 @@ RESULTS = REPO / "bench" / "RESULTS.md"
 # measures a machine busy with a test suite nor collides with one on a remote socket.
 DEFAULT_LOCK = Path("/tmp/jssh-tests.lock")
 NAME = "bench"  # the managed host's name: its own socket path, apart from the tests' one
-PENDING_WATCH = "pending: needs jssh watch"
 # The newest release, 2025.1.16, can't start Jupyter unless --conda-env is given: its
 # _conda_activate_cmd() ends in `sys.exit(1)` ("Could not activate environment") on the
 # path without conda. 2022.9.10 is the last release that runs against a plain venv.
@@ -79,7 +82,7 @@ class Row:
     runs: int
     samples: list[float] = field(default_factory=list)
     note: str = ""
-    missing: str | None = None  # "pending: ..." or "could not run: ..."
+    missing: str | None = None  # "could not run: ...", "never: ...", "> 120 s (cap)"
     unit: str = "s"
 
     @property
@@ -103,6 +106,7 @@ class Case:
 
     label = ""
     note = ""
+    warmup = True  # one untimed run first (False where a run is long: a cut, a window)
 
     def __init__(self, runs: int) -> None:
         self.row = Row(self.label, runs, note=self.note)
@@ -158,8 +162,8 @@ def poll_status(port: int, token: str | None, *, timeout: float, interval: float
         time.sleep(interval)
 
 
-def http_status(port: int, token: str | None) -> int | None:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+def http_status(port: int, token: str | None, *, timeout: float = 5) -> int | None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         headers = {"Authorization": f"token {token}"} if token else {}
         conn.request("GET", "/api/status", headers=headers)
@@ -521,6 +525,617 @@ class AddToBigConfig(Case):
         return result.duration
 
 
+# -- the watchdog (issue 7): kill -9, a link cut, idle cost --------------------------------
+
+
+class NoFigure(BenchError):
+    """The case ran and the finding is that there is no figure (a peer that never comes
+    back): the row shows this message as it is, not as a failure of the bench."""
+
+
+def poll_until(check: Callable[[], bool], *, timeout: float, what: str, interval: float) -> float:
+    """Poll CHECK until true; the monotonic time it first was. BenchError after TIMEOUT."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if check():
+            return time.monotonic()
+        if time.monotonic() > deadline:
+            raise BenchError(f"{what}: not within {timeout:g} s")
+        time.sleep(interval)
+
+
+def serves(port: int, token: str) -> bool:
+    # A short HTTP timeout: a forward whose link is dead must not hold up the poll.
+    return http_status(port, token, timeout=1) == 200
+
+
+def dead(pid: int) -> bool:
+    """PID is gone or a zombie: either way its sockets are closed."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def jssh_ok(laptop: Laptop, *args: str, timeout: float = 120) -> Result:
+    result = run(jssh(laptop, *args), env=laptop.env, timeout=timeout)
+    if not result.ok:
+        raise BenchError(f"jssh {' '.join(args)} failed: {result}")
+    return result
+
+
+def jssh_status(laptop: Laptop, name: str) -> dict[str, Any]:
+    entries = json.loads(jssh_ok(laptop, "status", name, "--json").stdout)
+    return entries[0]  # type: ignore[no-any-return]
+
+
+@dataclass
+class Served:
+    """A managed host brought up by `jssh up`: its forward's port and token."""
+
+    laptop: Laptop
+    name: str
+    port: int
+    token: str
+
+    @classmethod
+    def up(cls, laptop: Laptop, name: str) -> Served:
+        port = free_port()
+        jssh_ok(laptop, "add", "workstation", "--name", name, "--local-port", str(port))
+        url = jssh_ok(laptop, "up", name, "--no-open", timeout=180).stdout.strip().splitlines()[-1]
+        return cls(laptop, name, port, parse_qs(urlparse(url).query)["token"][0])
+
+    def remote_target(self) -> str:
+        """Where the managed block's LocalForward points (a remote unix socket)."""
+        config = run(self.laptop.ssh_argv("-G", f"{self.name}-jupyter"), env=self.laptop.env)
+        match = re.search(r"^localforward \S+ (\S+)$", config.stdout, re.M)
+        if not match:
+            raise BenchError(f"no LocalForward in `ssh -G {self.name}-jupyter`: {config}")
+        return match.group(1)
+
+    def master_pid(self) -> int:
+        pid = jssh_status(self.laptop, self.name)["master"]["pid"]
+        if not isinstance(pid, int):
+            raise BenchError(f"{self.name}: no master running")
+        return pid
+
+    def server_pid(self) -> object:
+        return jssh_status(self.laptop, self.name)["server"]["pid"]
+
+
+class Watch:
+    """`jssh watch` for one laptop, its stderr (the event log) in a file."""
+
+    def __init__(self, laptop: Laptop) -> None:
+        self.log = laptop.root / "watch.stderr"
+        with open(self.log, "wb") as err:
+            self.proc = subprocess.Popen(
+                laptop.jssh_argv("watch"),
+                env=laptop.env,  # carries the lab id: the laptop's teardown ends it too
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+            )
+        poll_until(
+            lambda: "watchdog: started" in self.text() or self.proc.poll() is not None,
+            timeout=60,
+            what="`jssh watch` to start",
+            interval=0.05,
+        )
+        if self.proc.poll() is not None:
+            raise BenchError(
+                f"jssh watch exited ({self.proc.returncode}): {last_lines(self.text())}"
+            )
+
+    def text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class Autossh:
+    """The peer: `autossh -M 0 -f -N ... -L 127.0.0.1:PORT:TARGET workstation` on LAPTOP."""
+
+    def __init__(self, laptop: Laptop, target: str) -> None:
+        self.laptop = laptop
+        self.target = target
+        self.port = free_port()
+        self.pid: int | None = None
+        self.logfile = laptop.root / "autossh.log"
+        self.pidfile = laptop.root / "autossh.pid"
+
+    def start(self) -> None:
+        self.pidfile.unlink(missing_ok=True)
+        env = {
+            **self.laptop.env,  # the lab id: the laptop's teardown ends autossh and its ssh
+            "AUTOSSH_LOGFILE": str(self.logfile),
+            "AUTOSSH_PIDFILE": str(self.pidfile),
+        }
+        argv = [
+            "autossh",
+            "-M",
+            "0",
+            "-f",
+            "-N",
+            "-F",
+            str(self.laptop.ssh_config),
+            "-o",
+            "ServerAliveInterval=5",
+            "-o",
+            "ServerAliveCountMax=3",
+            "-o",
+            "ExitOnForwardFailure=yes",
+            "-L",
+            f"127.0.0.1:{self.port}:{self.target}",
+            "workstation",
+        ]
+        started = run(argv, env=env, timeout=30, capture="file")
+        if not started.ok:
+            raise BenchError(f"autossh failed: {started}")
+        poll_until(self.pidfile.exists, timeout=10, what="autossh's pid file", interval=0.02)
+        self.pid = int(self.pidfile.read_text().split()[0])
+
+    def alive(self) -> bool:
+        return self.pid is not None and not dead(self.pid)
+
+    def ssh_child(self) -> int:
+        import psutil
+
+        assert self.pid is not None
+        children = [p for p in psutil.Process(self.pid).children() if p.name() == "ssh"]
+        if not children:
+            raise BenchError("autossh has no ssh child")
+        return children[0].pid
+
+    def log_tail(self) -> str:
+        with contextlib.suppress(OSError):
+            return last_lines(self.logfile.read_text(errors="replace"), 2)
+        return ""
+
+    def stop(self) -> None:
+        if self.pid is not None and not dead(self.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGTERM)  # autossh ends its ssh on SIGTERM
+            with contextlib.suppress(BenchError):
+                poll_until(lambda: dead(self.pid or 0), timeout=10, what="", interval=0.05)
+        self.pid = None
+
+
+def autossh_missing() -> str | None:
+    if shutil.which("autossh") is None:
+        return (
+            "autossh is not installed (Debian package autossh: scripts/system-packages --autossh)"
+        )
+    return None
+
+
+class WatchedHost:
+    """One jssh host under `jssh watch` on the lab's workstation, and the autossh peer
+    forwarding to the same Jupyter server; shared by the two kill -9 cases."""
+
+    def __init__(self, lab: Lab) -> None:
+        self.lab = lab
+        self.host: Served | None = None
+        self.watch: Watch | None = None
+        self.autossh: Autossh | None = None
+
+    def start(self) -> Served:
+        if self.host is None:
+            self.host = Served.up(self.lab.laptop(), "wdkill")
+            self.watch = Watch(self.host.laptop)
+        return self.host
+
+    def close(self) -> None:
+        if self.autossh is not None:
+            self.autossh.stop()
+        if self.watch is not None:
+            self.watch.stop()
+            self.watch = None
+        if self.host is not None:
+            run(jssh(self.host.laptop, "down", self.host.name), env=self.host.laptop.env)
+            self.host = None
+
+
+class KillMaster(Case):
+    label = "respawn after `kill -9` of the master, until the forward serves (goal ≤ 1 s)"
+    note = "`jssh watch` running; from the SIGKILL until HTTP 200 with the token on the local port"
+
+    def __init__(self, runs: int, shared: WatchedHost) -> None:
+        super().__init__(runs)
+        self.shared = shared
+        self.master = 0
+        self.server: object = None
+        self.same_server = True
+
+    def setup(self) -> None:
+        host = self.shared.start()
+        self.server = host.server_pid()
+
+    def reset(self) -> None:
+        host = self.shared.start()
+        poll_until(
+            lambda: serves(host.port, host.token), timeout=30, what="jssh forward", interval=0.05
+        )
+        self.master = host.master_pid()
+
+    def measure(self) -> float:
+        host = self.shared.start()
+        start = time.monotonic()
+        os.kill(self.master, signal.SIGKILL)
+        poll_until(lambda: dead(self.master), timeout=10, what="the master to die", interval=0.001)
+        done = poll_until(
+            lambda: serves(host.port, host.token),
+            timeout=30,
+            what="the forward after kill -9",
+            interval=0.005,
+        )
+        return done - start
+
+    def after(self) -> None:
+        self.same_server = self.same_server and self.shared.start().server_pid() == self.server
+
+    def teardown(self) -> None:
+        if self.row.samples:
+            self.row.note += (
+                "; the same remote Jupyter server every run"
+                if self.same_server
+                else "; the remote server CHANGED"
+            )
+        self.shared.close()
+
+
+class KillAutossh(Case):
+    label = "peer: autossh, after `kill -9` of its ssh, until the forward serves"
+    note = (
+        "`autossh -M 0 -f -N -o ServerAliveInterval=5 -o ServerAliveCountMax=3"
+        " -o ExitOnForwardFailure=yes -L …` to the same Jupyter server; SIGKILL its ssh child"
+    )
+    cap = 30.0
+
+    def __init__(self, runs: int, shared: WatchedHost) -> None:
+        super().__init__(runs)
+        self.shared = shared
+        self.child = 0
+
+    def setup(self) -> None:
+        missing = autossh_missing()
+        if missing:
+            raise NoFigure(f"cannot run here: {missing}")
+        host = self.shared.start()
+        self.shared.autossh = Autossh(host.laptop, host.remote_target())
+
+    def reset(self) -> None:
+        host, peer = self.shared.start(), self.shared.autossh
+        assert peer is not None
+        if not peer.alive():  # it may have given up after the last kill: start it again
+            peer.start()
+        poll_until(
+            lambda: serves(peer.port, host.token), timeout=30, what="autossh forward", interval=0.05
+        )
+        self.child = peer.ssh_child()
+
+    def measure(self) -> float:
+        host, peer = self.shared.start(), self.shared.autossh
+        assert peer is not None
+        start = time.monotonic()
+        os.kill(self.child, signal.SIGKILL)
+        poll_until(
+            lambda: dead(self.child), timeout=10, what="autossh's ssh to die", interval=0.001
+        )
+        while time.monotonic() - start < self.cap:
+            if serves(peer.port, host.token):
+                return time.monotonic() - start
+            if not peer.alive():
+                raise NoFigure(
+                    "never: autossh exits when its ssh dies of SIGKILL (its log: "
+                    f"{peer.log_tail() or '?'})"
+                )
+            time.sleep(0.005)
+        raise NoFigure(f"> {self.cap:.0f} s (cap)")
+
+
+class CutRestore(Case):
+    label = "back after a 25 s link cut, from the restore until the forward serves"
+    note = "netns workstation (root); `jssh watch` running; the link cut on the namespace side"
+    warmup = False  # each run is a 25 s cut; the setup's cold `jssh up` warmed things up
+
+    def __init__(
+        self, runs: int, lab: Lab, *, seconds: float, peer_runs: int, peer_cap: float
+    ) -> None:
+        self.label = self.label.replace("25 s", f"{seconds:g} s")
+        super().__init__(runs)
+        self.row.note += f"; {runs} runs (each is a {seconds:g} s cut)"
+        self.lab = lab
+        self.seconds = seconds
+        self.peer_runs = peer_runs
+        self.peer_cap = peer_cap
+        self.handshake_row = Row(
+            "one plain ssh handshake to the same host (`ssh -o ControlMaster=no … true`)",
+            runs * 3,
+            note="three after each restore, no multiplexing: what a respawn must pay",
+        )
+        self.peer_row = Row(
+            f"peer: autossh back after a {seconds:g} s link cut, from the restore",
+            peer_runs,
+            note=f"the same cuts (it runs alongside); capped at {peer_cap:.0f} s",
+        )
+        self.reach_row = Row(
+            "the same cuts: until a TCP connect to its sshd gets through again",
+            runs,
+            note="from the restore, polled every 5 ms: the link itself (stale ARP) coming back",
+        )
+        self.extra_rows = [self.reach_row, self.handshake_row, self.peer_row]
+        self.kernel = ""
+        self.kernel_alive = True
+        self.ws: Any = None
+        self.laptop: Laptop | None = None
+        self.host: Served | None = None
+        self.watch: Watch | None = None
+        self.peer: Autossh | None = None
+        self.runs_done = 0
+        self.over_cap = 0
+
+    def setup(self) -> None:
+        from lab import IS_ROOT, NetnsWorkstation
+
+        if not IS_ROOT:
+            why = "cannot run here: a link cut needs root (a network namespace)"
+            self.peer_row.missing = why
+            raise NoFigure(why)
+        self.ws = NetnsWorkstation(account=self.lab.ws.user, venv=self.lab.venv, keys=self.lab.keys)
+        self.ws.start()
+        self.laptop = Laptop(workstation=self.ws, keys=self.lab.keys)
+        self.host = Served.up(self.laptop, "wdcut")
+        self.kernel = self._start_kernel()
+        self.watch = Watch(self.laptop)
+        missing = autossh_missing()
+        if missing:
+            self.peer_row.missing = f"cannot run here: {missing}"
+        elif self.peer_runs > 0:
+            self.peer = Autossh(self.laptop, self.host.remote_target())
+        else:
+            self.peer_row.missing = "skipped (--autossh-cut-runs 0)"
+
+    def _start_kernel(self) -> str:
+        """A kernel started before the cuts: the row says whether it outlives them."""
+        assert self.host is not None
+        conn = http.client.HTTPConnection("127.0.0.1", self.host.port, timeout=30)
+        try:
+            headers = {"Authorization": f"token {self.host.token}"}
+            conn.request("POST", "/api/kernels", body="{}", headers=headers)
+            response = conn.getresponse()
+            body = response.read()
+        finally:
+            conn.close()
+        if response.status != 201:
+            raise BenchError(f"could not start a kernel: HTTP {response.status}")
+        return str(json.loads(body)["id"])
+
+    def _kernel_alive(self) -> bool:
+        assert self.host is not None
+        conn = http.client.HTTPConnection("127.0.0.1", self.host.port, timeout=10)
+        try:
+            conn.request(
+                "GET",
+                f"/api/kernels/{self.kernel}",
+                headers={"Authorization": f"token {self.host.token}"},
+            )
+            return conn.getresponse().status == 200
+        except (OSError, http.client.HTTPException):
+            return False
+        finally:
+            conn.close()
+
+    def _tracks_peer(self) -> bool:
+        return self.peer is not None and self.runs_done < self.peer_runs
+
+    def reset(self) -> None:
+        host = self.host
+        assert host is not None
+        poll_until(
+            lambda: serves(host.port, host.token), timeout=60, what="jssh forward", interval=0.05
+        )
+        if self._tracks_peer():
+            assert self.peer is not None
+            # A fresh autossh each run: one still in its connect backoff from the last
+            # cut (over the cap) would not start this run from the same state.
+            self.peer.stop()
+            self.peer.start()
+            peer = self.peer
+            poll_until(
+                lambda: serves(peer.port, host.token), timeout=30, what="autossh", interval=0.05
+            )
+
+    def measure(self) -> float:
+        host = self.host
+        assert host is not None
+        assert self.ws is not None
+        track = self._tracks_peer()
+        self.ws.cut()
+        time.sleep(self.seconds)  # the cut itself: what is measured is what follows it
+        self.ws.restore(wait_reachable=False)
+        start = time.monotonic()
+        found: dict[str, float] = {}
+
+        def first_200(key: str, port: int, cap: float) -> None:
+            with contextlib.suppress(BenchError):
+                found[key] = (
+                    poll_until(
+                        lambda: serves(port, host.token), timeout=cap, what="", interval=0.005
+                    )
+                    - start
+                )
+
+        def reachable() -> None:
+            with contextlib.suppress(BenchError):
+                found["tcp"] = (
+                    poll_until(self.ws._reachable, timeout=60, what="", interval=0.005) - start
+                )
+
+        threads = [
+            threading.Thread(target=first_200, args=("jssh", host.port, 90.0)),
+            threading.Thread(target=reachable),
+        ]
+        if track:
+            assert self.peer is not None
+            threads.append(
+                threading.Thread(target=first_200, args=("peer", self.peer.port, self.peer_cap))
+            )
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.runs_done += 1
+        if track:
+            if "peer" in found:
+                self.peer_row.samples.append(found["peer"])
+            else:
+                self.over_cap += 1
+        if "tcp" in found:
+            self.reach_row.samples.append(found["tcp"])
+        if "jssh" not in found:
+            raise BenchError("the jssh forward did not serve within 90 s of the restore")
+        self.kernel_alive = self.kernel_alive and self._kernel_alive()
+        return found["jssh"]
+
+    def after(self) -> None:
+        assert self.laptop is not None
+        if self.peer is not None and not self._tracks_peer():
+            self.peer.stop()  # not measured any more: keep it out of the following cuts
+        for _ in range(3):
+            self.handshake_row.samples.append(
+                timed(
+                    self.laptop.ssh_argv(
+                        "-o", "ControlMaster=no", "-o", "ControlPath=none", "workstation", "true"
+                    ),
+                    env=self.laptop.env,
+                    capture="file",
+                )
+            )
+
+    def teardown(self) -> None:
+        if self.row.samples:
+            self.row.note += (
+                "; the kernel started before the first cut was alive after every one"
+                if self.kernel_alive
+                else "; the kernel started before the cuts was LOST"
+            )
+        if self.over_cap:
+            if self.peer_row.samples:
+                self.peer_row.note += f"; {self.over_cap} run(s) > {self.peer_cap:.0f} s cap"
+            else:
+                self.peer_row.missing = f"> {self.peer_cap:.0f} s (cap), {self.over_cap} run(s)"
+        if self.peer is not None:
+            self.peer.stop()
+        if self.watch is not None:
+            self.watch.stop()
+        if self.laptop is not None:
+            if self.host is not None:
+                run(jssh(self.laptop, "down", self.host.name), env=self.laptop.env, timeout=60)
+            self.laptop.close()
+        if self.ws is not None:
+            self.ws.close()
+            self.ws = None
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time of every thread of PID (/proc/PID/task/*/schedstat, in ns): psutil's
+    cpu_times() counts 10 ms clock ticks, too coarse for an idle watchdog."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            total += int((task / "schedstat").read_text().split()[0])
+    return total / 1e9
+
+
+class IdleCost(Case):
+    """`jssh watch` following HOSTS healthy hosts; each run is one window of WINDOW s."""
+
+    warmup = False
+
+    def __init__(self, runs: int, lab: Lab, hosts: int, window: float) -> None:
+        self.label = f"watchdog idle, {hosts} healthy host(s): CPU per minute"
+        self.note = (
+            f"after start-up; {window:g} s windows; CPU of all its threads"
+            " (/proc/PID/task/*/schedstat)"
+        )
+        super().__init__(runs)
+        self.row.unit = "s/min"
+        self.lab = lab
+        self.hosts = hosts
+        self.window = window
+        self.startup_row = Row(
+            f"watchdog start-up, {hosts} host(s): CPU until every host is followed",
+            1,
+            note="from exec to the last `following it`, + 2 s to settle; Python start-up included",
+        )
+        self.rss_row = Row(
+            f"watchdog RSS, {hosts} host(s)", runs, unit="MiB", note="peak in each window"
+        )
+        self.extra_rows = [self.startup_row, self.rss_row]
+        self.laptop: Laptop | None = None
+        self.watch: Watch | None = None
+
+    def setup(self) -> None:
+        import psutil
+
+        laptop = self.laptop = self.lab.laptop()
+        # Each host is its own managed name, so its own ControlPath (<cm dir>/NAME) and
+        # master, all to the lab's sshd. Masters up by plain `ssh -fN` and the wanted
+        # marker set: all the watchdog looks at; no Jupyter is needed for its idle cost.
+        for k in range(self.hosts):
+            name = f"idle{k}"
+            jssh_ok(laptop, "add", "workstation", "--name", name, "--local-port", str(free_port()))
+            master = laptop.ssh("-fN", f"{name}-jupyter", timeout=30)
+            if not master.ok:
+                raise BenchError(f"master for {name}: {master}")
+            wanted = laptop.state_dir / "hosts" / name / "wanted"
+            wanted.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            wanted.write_text("")
+        watch = self.watch = Watch(laptop)
+        poll_until(
+            lambda: watch.text().count("following it") >= self.hosts,
+            timeout=120,
+            what="the watchdog following every host",
+            interval=0.1,
+        )
+        time.sleep(2)  # let the start-up settle (threads, first checks)
+        self.startup_row.samples.append(cpu_seconds(watch.proc.pid))
+        self.proc = psutil.Process(watch.proc.pid)
+
+    def measure(self) -> float:
+        assert self.watch is not None
+        pid = self.watch.proc.pid
+        before = cpu_seconds(pid)
+        start = time.monotonic()
+        peak = 0
+        while time.monotonic() - start < self.window:  # RSS sampled once a second
+            peak = max(peak, self.proc.memory_info().rss)
+            time.sleep(1)
+        used = cpu_seconds(pid) - before
+        elapsed = time.monotonic() - start
+        self.rss_row.samples.append(peak / 2**20)
+        return used / elapsed * 60
+
+    def teardown(self) -> None:
+        if self.watch is not None:
+            respawns = self.watch.text().count("respawn")
+            if respawns:
+                self.row.note += f"; {respawns} `respawn` lines in its log while idle"
+            self.watch.stop()
+        if self.laptop is not None:
+            self.laptop.close()  # its masters too (lab id)
+
+
 # -- groups ------------------------------------------------------------------------------
 
 
@@ -582,19 +1197,33 @@ def cli_group(lab: Lab, laptop: Laptop, runs: int) -> Group:
     )
 
 
-def watchdog_group() -> Group:
-    """The rows of issue 7 that need `jssh watch`; each becomes a Case once it exists."""
-    rows = [
-        Row("respawn after `kill -9` of the master, until the forward serves (goal ≤ 1 s)", 0),
-        Row("peer: autossh respawn after `kill -9` of its ssh", 0),
-        Row("back after a 25 s link cut, from the restore (goal ≤ 1 s + one handshake)", 0),
-        Row("peer: autossh back after a 25 s link cut", 0),
-        Row("watchdog idle cost, 1 / 10 / 50 hosts (CPU s per minute, RSS)", 0),
-    ]
-    for row in rows:
-        row.missing = PENDING_WATCH
-    rows[1].note = rows[3].note = "autossh (Debian package) is measured with the watchdog rows"
-    return Group("Watchdog (kill, cut, idle)", [], rows)
+def watchdog_group(lab: Lab, options: argparse.Namespace) -> Group:
+    """kill -9 (jssh and autossh on the lab's workstation) and the link cut (netns)."""
+    shared = WatchedHost(lab)
+    return Group(
+        "Watchdog: kill -9 and a link cut",
+        [
+            KillMaster(options.runs, shared),
+            KillAutossh(options.peer_runs, shared),
+            CutRestore(
+                options.cut_runs,
+                lab,
+                seconds=options.cut_seconds,
+                peer_runs=options.autossh_cut_runs,
+                peer_cap=options.autossh_cap,
+            ),
+        ],
+    )
+
+
+def idle_group(lab: Lab, options: argparse.Namespace) -> Group:
+    """Run on its own, after the cut: a netns link going down or up is a network event
+    every watchdog on the machine wakes for, which would count as idle CPU."""
+    counts = [int(n) for n in options.idle_hosts.split(",")]
+    return Group(
+        "Watchdog idle cost (healthy hosts)",
+        [IdleCost(options.idle_windows, lab, n, options.idle_window) for n in counts],
+    )
 
 
 def run_group(group: Group, *, warmup: bool = True) -> None:
@@ -605,7 +1234,7 @@ def run_group(group: Group, *, warmup: bool = True) -> None:
         for case in group.cases:
             try:
                 case.setup()
-                if warmup:
+                if warmup and case.warmup:
                     case.reset()
                     case.measure()
                     case.after()
@@ -613,7 +1242,11 @@ def run_group(group: Group, *, warmup: bool = True) -> None:
                         row.samples.clear()
                 live.append(case)
             except (BenchError, OSError) as exc:
-                case.row.missing = f"could not run: {first_line(exc)}"
+                case.row.missing = (
+                    first_line(exc)
+                    if isinstance(exc, NoFigure)
+                    else f"could not run: {first_line(exc)}"
+                )
                 say(f"  {case.label}: {case.row.missing}")
                 detail(exc)
                 with contextlib.suppress(Exception):
@@ -629,13 +1262,17 @@ def run_group(group: Group, *, warmup: bool = True) -> None:
                     case.reset()
                     seconds = case.measure()
                 except (BenchError, OSError) as exc:
-                    case.row.missing = f"failed in run {i + 1}: {first_line(exc)}"
+                    case.row.missing = (
+                        first_line(exc)
+                        if isinstance(exc, NoFigure)
+                        else f"failed in run {i + 1}: {first_line(exc)}"
+                    )
                     say(f"  {case.label}: {case.row.missing}")
                     detail(exc)
                     continue
                 case.row.samples.append(seconds)
                 case.after()
-                say(f"  [{i + 1}/{rounds}] {case.label}: {fmt(seconds)}")
+                say(f"  [{i + 1}/{rounds}] {case.label}: {fmt(seconds, case.row.unit)}")
     finally:
         for case in group.cases:
             with contextlib.suppress(Exception):
@@ -739,7 +1376,67 @@ def goals(rows: dict[str, Row]) -> list[tuple[str, str, str, str]]:
                 "—",
             )
         )
+    return out + watchdog_goals(rows)
+
+
+def watchdog_goals(rows: dict[str, Row]) -> list[tuple[str, str, str, str]]:
+    out: list[tuple[str, str, str, str]] = []
+    kill = rows.get(KillMaster.label)
+    if kill is not None and kill.median is not None:
+        worst = max(kill.samples)
+        out.append(
+            ("respawn after kill -9 (median)", fmt(kill.median), "≤ 1 s", _met(kill.median <= 1))
+        )
+        out.append(("respawn after kill -9 (slowest run)", fmt(worst), "≤ 1 s", _met(worst <= 1)))
+    cut = next((r for k, r in rows.items() if k.startswith("back after a ")), None)
+    shake = next((r for k, r in rows.items() if k.startswith("one plain ssh handshake")), None)
+    if cut is not None and shake is not None and cut.median is not None and shake.median:
+        beyond = cut.median - shake.median
+        out.append(
+            (
+                "back after the cut − one plain ssh handshake",
+                f"{fmt(cut.median)} − {fmt(shake.median)} = {fmt(beyond)}",
+                "≤ 1 s",
+                _met(beyond <= 1),
+            )
+        )
+    idle = {
+        int(m.group(1)): r
+        for k, r in rows.items()
+        if (m := re.match(r"watchdog idle, (\d+) healthy", k)) and r.median is not None
+    }
+    rss = {
+        int(m.group(1)): r
+        for k, r in rows.items()
+        if (m := re.match(r"watchdog RSS, (\d+) host", k)) and r.median is not None
+    }
+    if len(idle) > 1:
+        few, many = min(idle), max(idle)
+        growth = (idle[many].median or 0) / (idle[few].median or 1e-9)
+        out.append(
+            (
+                f"idle CPU, {many} hosts ÷ {few} host(s)",
+                f"{growth:.1f}×",
+                f"≤ {many // few}× (no faster than the hosts)",
+                _met(growth <= many / few),
+            )
+        )
+    if len(rss) > 1:
+        few, many = min(rss), max(rss)
+        low, high = rss[few].median or 0, rss[many].median or 0
+        out.append(
+            (
+                f"RSS, {many} hosts ÷ {few} host(s)",
+                f"{high / low:.2f}× (+{(high - low) / (many - few) * 1024:.0f} KiB a host)",
+                f"≤ {many // few}× (no faster than the hosts)",
+                _met(high / low <= many / few),
+            )
+        )
     return out
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "NOT met"
 
 
 def markdown(
@@ -802,8 +1499,17 @@ def markdown(
         " ssh), reads the laptop's ~/.ssh/config through $HOME, runs each step through"
         " `bash -lc` on a pty, binds Jupyter to `hostname -f` (127.0.0.1 here), sleeps 3 s"
         " once its forward is up, prints the URL and keeps running (`tail -f` of the log).",
-        "- Rows marked pending need the watchdog (`jssh watch`, issue 5); autossh (Debian) is"
-        " the peer for the kill and cut rows.",
+        f"- Watchdog: the kill -9 rows take {options.runs} runs for jssh and at most"
+        f" {options.peer_runs} for autossh; the cut row {options.cut_runs} runs of a"
+        f" {options.cut_seconds:g} s cut (slow), autossh measured on the first"
+        f" {options.autossh_cut_runs} of the same cuts, alongside jssh, each run with a fresh"
+        " autossh. autossh is Debian's package (`autossh -M 0 -f -N -o ServerAliveInterval=5"
+        " -o ServerAliveCountMax=3 -o ExitOnForwardFailure=yes -L 127.0.0.1:P:SOCKET"
+        ' workstation`), forwarding to the same Jupyter server as jssh. "Serves" is HTTP'
+        " 200 from /api/status with the token through the local port, polled every 5 ms."
+        f" Idle cost: {options.idle_windows} windows of {options.idle_window:g} s per host"
+        " count, each host its own managed name, master and wanted marker, all to the lab's"
+        " sshd.",
         "",
     ]
     return "\n".join(lines)
@@ -868,6 +1574,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cold-runs", type=int, default=5, help="runs of each cold start (5)")
     parser.add_argument("--peer-runs", type=int, default=3, help="runs of jupyter-forward (3)")
     parser.add_argument("--no-peers", action="store_true", help="skip installing jupyter-forward")
+    parser.add_argument("--no-watchdog", action="store_true", help="skip the watchdog rows")
+    parser.add_argument("--cut-runs", type=int, default=3, help="link cuts for jssh (3)")
+    parser.add_argument("--cut-seconds", type=float, default=25, help="length of a cut (25)")
+    parser.add_argument(
+        "--autossh-cut-runs", type=int, default=2, help="of those cuts, with autossh (2)"
+    )
+    parser.add_argument(
+        "--autossh-cap", type=float, default=120, help="give up on autossh after (120 s)"
+    )
+    parser.add_argument("--idle-hosts", default="1,10,50", help="idle host counts (1,10,50)")
+    parser.add_argument("--idle-window", type=float, default=20, help="idle window, s (20)")
+    parser.add_argument("--idle-windows", type=int, default=3, help="idle windows per count (3)")
     parser.add_argument("--output", type=Path, default=RESULTS, help="markdown results file")
     parser.add_argument("--no-write", action="store_true", help="print only")
     parser.add_argument(
@@ -899,7 +1617,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             cli = cli_group(lab, jssh_laptop, options.runs)
             groups.append(cli)
             run_group(cli)
-            groups.append(watchdog_group())
+            if not options.no_watchdog:
+                watchdog = watchdog_group(lab, options)
+                groups.append(watchdog)
+                run_group(watchdog)
+                idle = idle_group(lab, options)
+                groups.append(idle)
+                run_group(idle, warmup=False)
             info = machine()
         finally:
             say("\nstopping the lab ...")
@@ -908,6 +1632,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elapsed = time.monotonic() - started
 
     rows = {
+        **{row.label: row for g in groups for c in g.cases for row in c.rows()},
         "cold": cold.cases[0].row,
         "hand": cold.cases[1].row,
         "warm": warm.cases[0].row,
@@ -918,9 +1643,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows["jf"] = cold.cases[2].row
     print_table(groups, rows)
     for group in groups:
-        for row in group.pending:
-            if row.missing == PENDING_WATCH:
-                print(f"{row.label}: {PENDING_WATCH}")
+        for row in [r for c in group.cases for r in c.rows()] + group.pending:
+            if row.missing:
+                print(f"{row.label}: {row.missing}")
     if not options.no_write:
         text = markdown(info, groups, rows, options, (load_start, load_end), elapsed)
         options.output.write_text(text)

@@ -12,7 +12,7 @@ from lab import Laptop, NetnsWorkstation
 from lab.client import api, status_json, token_of, up
 from lab.procs import wait_gone
 
-pytestmark = [pytest.mark.root]
+pytestmark = [pytest.mark.root, pytest.mark.faults]
 
 
 def test_server_and_kernels_survive_a_cut_that_takes_the_tunnel_down(

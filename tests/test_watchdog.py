@@ -23,6 +23,7 @@ import pytest
 
 from lab import Laptop, NetnsWorkstation, RelayLab, Sshd, wait_until
 from lab.client import api, status_json, token_of, up
+from lab.slurm import SlurmCluster
 
 pytestmark = pytest.mark.faults
 
@@ -385,6 +386,121 @@ def test_watch_log_and_status_files_are_private(
         laptop.state_dir / "hosts" / "workstation" / "watchdog.json",
     ):
         assert Path(path).stat().st_mode & 0o777 == 0o600, path
+    assert watcher.stop() == 0
+
+
+# -- Slurm hosts: two masters, and a job that can end ---------------------------------------------
+
+CLUSTER = "cluster"
+
+
+def bring_up_slurm(laptop: Laptop) -> str:
+    result = laptop.jssh("add", CLUSTER, "--slurm", "--time=10")
+    assert result.ok, result
+    return up(laptop, CLUSTER)
+
+
+def login_master_of(laptop: Laptop) -> int | None:
+    """The pid of the login node's master (`ssh -O check cluster-jupyter`), or None."""
+    result = laptop.ssh("-O", "check", f"{CLUSTER}-jupyter")
+    found = re.search(r"Master running \(pid=(\d+)\)", result.stderr + result.stdout)
+    return int(found.group(1)) if result.ok and found else None
+
+
+def cluster_jobs(cluster: SlurmCluster, laptop: Laptop) -> list[tuple[str, str]]:
+    jobs = cluster.jobs(laptop.workstation.user)
+    return [(j["id"], j["state"]) for j in jobs if j["name"] == f"jssh-{CLUSTER}"]
+
+
+@pytest.mark.slurm
+@pytest.mark.root
+def test_a_slurm_hosts_killed_masters_are_respawned_and_the_same_job_serves(
+    slurm_laptop: Laptop, slurm_cluster: SlurmCluster, watch: Callable[[Laptop], Watcher]
+) -> None:
+    laptop = slurm_laptop
+    url = bring_up_slurm(laptop)
+    jobs = cluster_jobs(slurm_cluster, laptop)
+    assert [state for _, state in jobs] == ["RUNNING"]
+    node_master = master_of(laptop, CLUSTER)  # status shows the node's: it holds the forward
+    watcher = watch(laptop)
+    watcher.wait_for(rf"{CLUSTER}: watchdog started: master pid {node_master}; following it")
+
+    # The node's master dies; the login node's lives on: only the node's is respawned.
+    login = login_master_of(laptop)
+    os.kill(node_master, signal.SIGKILL)
+    elapsed = wait_serving(url, timeout=15)
+    watcher.wait_for(rf"{CLUSTER}: master pid {node_master} exited; respawning it now")
+    respawned = watcher.wait_for(rf"{CLUSTER}: respawned: master pid (\d+); following it")
+    node_master = int(respawned.group(1))
+    assert master_of(laptop, CLUSTER) == node_master
+    assert login_master_of(laptop) == login
+    assert cluster_jobs(slurm_cluster, laptop) == jobs  # the same job, still running
+    print(f"\nnode master killed: the forward served again after {elapsed:.2f} s")
+
+    # The login node's master dies, and the node's with it (its ProxyJump went through
+    # it): both come back, the login node's first.
+    mark = watcher.mark()
+    assert login is not None
+    os.kill(login, signal.SIGKILL)
+    watcher.wait_for(rf"{CLUSTER}: master pid {node_master} exited", after=mark)
+    elapsed = wait_serving(url, timeout=20)
+    watcher.wait_for(rf"{CLUSTER}: the login node's master is back; now the node's", after=mark)
+    watcher.wait_for(rf"{CLUSTER}: respawned: master pid \d+; following it", after=mark)
+    assert login_master_of(laptop) not in (None, login)
+    assert cluster_jobs(slurm_cluster, laptop) == jobs
+    assert serves(url)
+    print(f"login master killed: the forward served again after {elapsed:.2f} s")
+    assert watcher.stop() == 0
+
+
+@pytest.mark.slurm
+@pytest.mark.root
+def test_a_slurm_job_cancelled_behind_our_back_is_reported_once_and_not_respawned(
+    slurm_laptop: Laptop, slurm_cluster: SlurmCluster, watch: Callable[[Laptop], Watcher]
+) -> None:
+    laptop = slurm_laptop
+    url = bring_up_slurm(laptop)
+    ((job_id, _),) = cluster_jobs(slurm_cluster, laptop)
+    node_master = master_of(laptop, CLUSTER)
+    watcher = watch(laptop)
+    watcher.wait_for(rf"{CLUSTER}: watchdog started: master pid {node_master}; following it")
+
+    slurm_cluster.client(["scancel", job_id])
+    wait_until(lambda: not cluster_jobs(slurm_cluster, laptop), timeout=30, what="the job gone")
+    # On a cluster, pam_slurm_adopt ends the job's ssh sessions on the node with the job;
+    # the lab's node has none, so end the node's master as it would.
+    os.kill(node_master, signal.SIGKILL)
+    ended = rf"Slurm job {job_id} ended \(CANCELLED\) while the tunnel was up;"
+    ended += rf" run `jssh up {CLUSTER}` to start a new one"
+    line = rf"{CLUSTER}: {ended}"
+    watcher.wait_for(line)
+    # It leaves the host alone: both masters closed, and no respawn follows. (A bounded
+    # look: nothing to poll for when the point is that nothing happens.)
+    wait_until(lambda: login_master_of(laptop) is None, timeout=10, what="the login master closed")
+    mark = watcher.mark()
+    time.sleep(3)
+    after = watcher.output()[mark:]
+    assert f"{CLUSTER}:" not in after, after
+    assert len(re.findall(line, watcher.output())) == 1
+    assert not serves(url)
+
+    state = status_json(laptop, CLUSTER)
+    assert state["watchdog"]["state"] == "job-ended"
+    assert state["master"] == {"running": False, "pid": None}
+    table = laptop.jssh("status", CLUSTER)
+    assert table.ok, table
+    assert re.search(rf"{CLUSTER}: watchdog at \S+: {ended}", table.stdout), table.stdout
+    assert "token=" not in table.stdout  # no URL for a job that is gone
+
+    # `jssh up` starts a new job, and the watchdog looks after the host again.
+    mark = watcher.mark()
+    new_url = up(laptop, CLUSTER)
+    ((new_job, _),) = cluster_jobs(slurm_cluster, laptop)
+    assert new_job != job_id
+    watcher.wait_for(
+        rf"{CLUSTER}: .*master pid {master_of(laptop, CLUSTER)}; following it", after=mark
+    )
+    assert serves(new_url)
     assert watcher.stop() == 0
 
 

@@ -40,7 +40,15 @@ from typing import TextIO
 from jssh import fsutil, ports, remote
 from jssh.errors import JsshError, RemoteError, SshError, UsageError, WaitTimeout
 from jssh.hosts import HostRecord
-from jssh.jupyter import DEFAULT_WAIT, HostStatus, JobInfo, Jupyter, UpResult, _uptime
+from jssh.jupyter import (
+    DEFAULT_WAIT,
+    HostStatus,
+    JobInfo,
+    Jupyter,
+    UpResult,
+    _uptime,
+    _watchdog_action,
+)
 from jssh.paths import Paths
 from jssh.ssh import Ssh, last_line
 
@@ -561,6 +569,7 @@ class SlurmJupyter(Jupyter):
             wanted=self.paths.wanted_marker(record.name).exists(),
             detail=detail,
             job=job,
+            watchdog=_watchdog_action(self.paths, record.name),
         )
 
     def job(self) -> JobInfo | None:

@@ -23,6 +23,14 @@ a stopped master (SIGSTOP) produces no event anywhere, and cannot notice anythin
 Respawns are the block's own ssh in BatchMode with a short ConnectTimeout: they never
 wait on a prompt. A host that needs a password is logged, shown in `jssh status`, and
 left alone until the user runs `jssh up` again.
+
+A Slurm host has two masters: the login node's (`NAME-jupyter`) and the compute node's
+(`NAME-jupyter-node`, jumped through the first), which holds the forward. The node's
+master is the one followed: it dies with the login node's master too. A respawn brings
+back the login node's master first, then asks squeue (through it) whether the job still
+runs, and only then the node's master. That one remote call is made only when a master
+died (or a respawn is retried), never periodically. A job that ended is reported once,
+its masters are closed, and the host is left alone until the user runs `jssh up`.
 """
 
 from __future__ import annotations
@@ -259,6 +267,7 @@ def _network_came_up(data: bytes) -> bool:
 CONNECTED = "connected"
 RETRYING = "retrying"
 NEEDS_USER = "needs-user"
+JOB_ENDED = "job-ended"  # a Slurm host's job ended: nothing to reconnect to
 DOWN = "down"  # the user brought it down (no wanted marker): left alone
 IDLE = "idle"  # not looked at yet
 
@@ -281,6 +290,7 @@ class _Host:
     master_exit: _Fileno | None = None
     master_log_size: int = 0
     attempt: BatchStart | None = None
+    attempt_alias: str = ""  # which master the attempt starts (a Slurm host has two)
     attempt_exit: _Fileno | None = None
     attempt_started: float = 0.0
     attempt_deadline: float = 0.0
@@ -297,10 +307,23 @@ class _Host:
     next_probe: float | None = None
     last_probe_failure: float = 0.0
     last_failure: str = ""
+    # Slurm: the node attempt number at which squeue was last asked, in this outage.
+    job_asked_at: int | None = None
+    had_master: bool = False  # a master was followed: the tunnel was up at some point
 
     @property
     def name(self) -> str:
         return self.record.name
+
+    @property
+    def slurm(self) -> bool:
+        """A Slurm host with a job's node: its forward is on the node's master."""
+        return bool(self.record.slurm and self.record.slurm_node)
+
+    @property
+    def alias(self) -> str:
+        """The alias of the master that holds the forward (the one followed)."""
+        return self.record.node_alias if self.slurm else self.record.alias
 
 
 @dataclass
@@ -547,7 +570,7 @@ class Watchdog:
         for name in sorted(events.markers):
             host = self.hosts.get(name)
             if host is not None:
-                if self._wanted(host) and host.state in (DOWN, NEEDS_USER, IDLE):
+                if self._wanted(host) and host.state in (DOWN, NEEDS_USER, JOB_ENDED, IDLE):
                     host.state = IDLE
                     self._consider(host, "brought up")
                 elif not self._wanted(host):
@@ -637,16 +660,16 @@ class Watchdog:
             old = self.hosts.get(name)
             if old is not None and old.record == record and not initial:
                 continue
+            host = _Host(record=record, control_path="", probe_addr=None)
             try:
                 settings = self.ssh.resolve(record.alias)
+                # A Slurm host's forward is on its node's master: follow that one's socket.
+                node = self.ssh.resolve(host.alias) if host.slurm else settings
             except JsshError as exc:
-                self._log(name, f"ssh cannot resolve {record.alias}: {exc.message}", "skipped")
+                self._log(name, f"ssh cannot resolve {host.alias}: {exc.message}", "skipped")
                 continue
-            host = _Host(
-                record=record,
-                control_path=_first(settings, "controlpath") or "",
-                probe_addr=_probe_address(settings),
-            )
+            host.control_path = _first(node, "controlpath") or ""
+            host.probe_addr = _probe_address(settings)  # the login node's sshd for Slurm
             if old is not None:
                 self._forget(old)
                 host.state = IDLE
@@ -678,7 +701,7 @@ class Watchdog:
     def _consider(self, host: _Host, why: str, *, adopt_only: bool = False) -> None:
         """Look at HOST now and do what it needs."""
         if not self._wanted(host):
-            if host.state != DOWN:
+            if host.state not in (DOWN, JOB_ENDED):
                 was_watched = host.state != IDLE
                 self._cancel_attempt(host)
                 self._stop_probe(host)
@@ -689,7 +712,7 @@ class Watchdog:
             return
         if host.state == CONNECTED or host.attempt is not None:
             return
-        if host.state == NEEDS_USER and not adopt_only and why != "brought up":
+        if host.state in (NEEDS_USER, JOB_ENDED) and not adopt_only and why != "brought up":
             return
         pid = self._live_master(host)
         if pid is not None:
@@ -707,7 +730,7 @@ class Watchdog:
     def _live_master(self, host: _Host) -> int | None:
         """The master's pid from `ssh -O check`; a stopped master is killed here."""
         try:
-            return self.ssh.master_pid(host.record.alias, timeout=MUX_TIMEOUT)
+            return self.ssh.master_pid(host.alias, timeout=MUX_TIMEOUT)
         except WaitTimeout:
             # Connected to the socket but no answer: a stopped or hung master.
             victim = _master_by_title(host.control_path)
@@ -734,7 +757,7 @@ class Watchdog:
                 host.master_exit, selectors.EVENT_READ, lambda k, m, h=host: self._master_gone(h)
             )
         with contextlib.suppress(OSError):
-            host.master_log_size = self.paths.master_log(host.name).stat().st_size
+            host.master_log_size = self._master_log(host).stat().st_size
         address = _master_peer(host.master, host.record.local_port)
         if address is not None:
             host.probe_addr = address
@@ -746,6 +769,7 @@ class Watchdog:
         )
         host.state, host.failures, host.next_try, host.lost_at = CONNECTED, 0, None, None
         host.stopped_checks, host.last_failure = 0, ""
+        host.job_asked_at, host.had_master = None, True
         self._stop_probe(host)
         self._event(host, what, f"following it{back}")
         if self._next_check is None:
@@ -778,7 +802,7 @@ class Watchdog:
 
     def _last_words(self, host: _Host) -> str | None:
         """The master's last log line, when it wrote one since we started following it."""
-        path = self.paths.master_log(host.name)
+        path = self._master_log(host)
         try:
             with open(path, "rb") as log:
                 log.seek(host.master_log_size)
@@ -864,7 +888,7 @@ class Watchdog:
     def _try(self, host: _Host) -> None:
         """Start a respawn attempt for HOST now, unless one runs or it is not wanted."""
         host.next_try = None
-        if host.attempt is not None or host.state in (CONNECTED, NEEDS_USER):
+        if host.attempt is not None or host.state in (CONNECTED, NEEDS_USER, JOB_ENDED):
             return
         if not self._wanted(host):
             self._consider(host, "brought down")
@@ -873,19 +897,24 @@ class Watchdog:
         if lock is None:
             host.next_try = time.monotonic() + LOCK_RETRY  # `jssh up`/`down` works on it
             return
+        alias, log_path = host.alias, self._master_log(host)
+        if host.slurm:
+            step = self._slurm_step(host)
+            if step is None:
+                os.close(lock)
+                return
+            alias, log_path = step
         try:
             fsutil.ensure_private_dir(self.paths.control_dir)
             attempt = self.ssh.spawn_master(
-                host.record.alias,
-                log_path=self.paths.master_log(host.name),
-                connect_timeout=self.connect_timeout,
+                alias, log_path=log_path, connect_timeout=self.connect_timeout
             )
         except (JsshError, OSError) as exc:
             os.close(lock)
             self._retry_later(host, f"could not start ssh: {exc}")
             return
         host.lock_fd = lock
-        host.attempt, host.attempt_cancelled = attempt, False
+        host.attempt, host.attempt_cancelled, host.attempt_alias = attempt, False, alias
         host.attempt_started = time.monotonic()
         host.attempt_deadline = host.attempt_started + ATTEMPT_LIMIT
         if host.state != RETRYING:
@@ -899,6 +928,70 @@ class Watchdog:
             return
         self._selector.register(
             host.attempt_exit, selectors.EVENT_READ, lambda k, m, h=host: self._attempt_done(h)
+        )
+
+    def _master_log(self, host: _Host) -> Path:
+        """The log of the master that holds the forward."""
+        if host.slurm:
+            return self.paths.node_master_log(host.name)
+        return self.paths.master_log(host.name)
+
+    def _slurm_step(self, host: _Host) -> tuple[str, Path] | None:
+        """Which master a Slurm host's respawn starts: the login node's first, then the
+        node's once the job is known to run. None: nothing to start (a master appeared,
+        or the job ended)."""
+        from jssh.slurm import job_alive  # only Slurm hosts need it
+
+        record = host.record
+        try:
+            login = self.ssh.master_pid(record.alias, timeout=MUX_TIMEOUT)
+        except JsshError:
+            login = None  # hung or unknown: a new attempt (bounded by ATTEMPT_LIMIT) tells
+        if login is None:
+            return record.alias, self.paths.master_log(host.name)
+        pid = self._live_master(host)
+        if pid is not None:
+            self._follow(host, pid, f"a master appeared: master pid {pid}")
+            return None
+        # One squeue through the login node's master before the node's respawn, on the
+        # first attempt of an outage and then on attempts 1, 2, 4, 8, ...: a job can end
+        # during a long outage, but asking on every retry would cost a remote call each.
+        # It blocks the loop for the length of one squeue (milliseconds through a live
+        # master; run_script's timeout bounds it).
+        tries = host.failures
+        if host.job_asked_at is None or ((tries & (tries - 1)) == 0 and tries != host.job_asked_at):
+            host.job_asked_at = tries
+            if job_alive(self.paths, self.ssh, record) is False:
+                self._job_ended(host)
+                return None
+        return record.node_alias, self.paths.node_master_log(host.name)
+
+    def _job_ended(self, host: _Host) -> None:
+        """A Slurm host's job is gone: say so once, close its masters, leave it alone."""
+        from jssh.slurm import GONE, SlurmJupyter
+
+        name, record = host.name, host.record
+        job = None
+        with contextlib.suppress(JsshError):
+            job = SlurmJupyter(self.paths, self.ssh, record).status().job
+        which = f"Slurm job {job.job_id}" if job else "its Slurm job"
+        how = f" ({job.state})" if job and job.state != GONE else ""
+        when = " while the tunnel was up" if host.had_master else ""
+        for alias in (record.node_alias, record.alias):
+            with contextlib.suppress(JsshError):
+                self.ssh.stop_master(alias)
+        self._stop_probe(host)
+        host.state, host.next_try, host.failures, host.lost_at = JOB_ENDED, None, 0, None
+        # No longer up: `jssh up` (a new job) is what brings it back, and a restarted
+        # watchdog must not ask again. Its marker event finds the host JOB_ENDED: quiet.
+        with contextlib.suppress(OSError):
+            self.paths.wanted_marker(name).unlink()
+        with contextlib.suppress(OSError):  # the job's token: no URL for a job that is gone
+            self.paths.token_file(name).unlink()
+        self._event(
+            host,
+            f"{which} ended{how}{when}",
+            f"run `jssh up {name}` to start a new one (closed its connections; not retrying)",
         )
 
     def _host_lock(self, host: _Host) -> int | None:
@@ -928,9 +1021,15 @@ class Watchdog:
             return
         if not self._wanted(host):
             # `jssh down` ran while this respawn was under way: undo what it opened.
-            if rc == 0 and self._live_master(host) is not None:
-                self.ssh.stop_master(host.record.alias)
+            if rc == 0:
+                with contextlib.suppress(JsshError):
+                    self.ssh.stop_master(host.attempt_alias or host.alias)
             self._consider(host, "brought down")
+            return
+        if rc == 0 and not cancelled and host.attempt_alias != host.alias:
+            # A Slurm host's login node is back: now its node (`_slurm_step`).
+            self._log(host.name, "the login node's master is back", "now the node's")
+            self._try(host)
             return
         pid = self._live_master(host)
         if pid is not None:
@@ -968,7 +1067,7 @@ class Watchdog:
         # on attempts 1, 2, 4, 8, ... (`jssh status` always has the latest).
         repeated = what == host.last_failure
         host.last_failure = what
-        quiet = repeated and host.failures & (host.failures - 1) != 0
+        quiet = repeated and (host.failures & (host.failures - 1)) != 0
         self._event(
             host,
             what + (f" (attempt {host.failures})" if repeated else ""),
