@@ -210,16 +210,9 @@ class Jupyter:
         return UpResult(record.url(new_token), False, pid, reply.get("MODE"), warnings)
 
     def _raise_for(self, reply: remote.Reply, stderr: str) -> None:
-        name, alias = self.record.name, self.record.alias
+        name = self.record.name
         if reply.get("RUNNING") or reply.get("STARTED"):
             return
-        if reply.get("NOTFOUND") is not None:
-            raise RemoteError(
-                f"jupyter was not found on {name}; tried {reply.get('NOTFOUND')}",
-                hint=f"install JupyterLab there, or tell jssh where it is: "
-                f"`jssh add {self.record.target} --name {name} --venv PATH`"
-                " (or --conda ENV, --login-shell, --command CMD)",
-            )
         if reply.get("DIED") is not None:
             tail = reply.log_tail
             if "already in use" in tail and self.record.endpoint.port:
@@ -240,18 +233,7 @@ class Jupyter:
                 hint=f"see `jssh logs {name}`; a first JupyterLab start can be slow:"
                 " try again with a longer --timeout",
             )
-        if reply.get("BUSY") is not None:
-            raise BusyError(str(reply.get("BUSY")))
-        if reply.get("ERROR") is not None:
-            raise RemoteError(f"{name}: {reply.get('ERROR')}")
-        if reply.returncode == 255:
-            raise SshError(
-                f"lost the connection to {alias}: {last_line(stderr)}",
-                hint=f"check `jssh status {name}`, then run `jssh up {name}` again",
-            )
-        raise RemoteError(
-            f"the remote side of {name} failed (exit {reply.returncode}): {last_line(stderr)}"
-        )
+        raise reply_error(self.record, reply, stderr, side="the remote side")
 
     def _wait_for_http(self, token: str, *, wait: float) -> None:
         """Poll the server through the forward until it answers 200 (bounded)."""
@@ -401,6 +383,29 @@ class Jupyter:
         else:
             with contextlib.suppress(FileNotFoundError):
                 marker.unlink()
+
+
+def reply_error(record: HostRecord, reply: remote.Reply, stderr: str, *, side: str) -> JsshError:
+    """The error for the answers every remote script can give (jupyter missing, another
+    jssh busy, a refusal, a lost connection), once the caller handled its own."""
+    name = record.name
+    if reply.get("NOTFOUND") is not None:
+        return RemoteError(
+            f"jupyter was not found on {name}; tried {reply.get('NOTFOUND')}",
+            hint=f"install JupyterLab there, or tell jssh where it is: "
+            f"`jssh add {record.target} --name {name} --venv PATH`"
+            " (or --conda ENV, --login-shell, --command CMD)",
+        )
+    if reply.get("BUSY") is not None:
+        return BusyError(str(reply.get("BUSY")))
+    if reply.get("ERROR") is not None:
+        return RemoteError(f"{name}: {reply.get('ERROR')}")
+    if reply.returncode == 255:
+        return SshError(
+            f"lost the connection to {record.alias}: {last_line(stderr)}",
+            hint=f"check `jssh status {name}`, then run `jssh up {name}` again",
+        )
+    return RemoteError(f"{side} of {name} failed (exit {reply.returncode}): {last_line(stderr)}")
 
 
 def _int(text: str | None) -> int | None:

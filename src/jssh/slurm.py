@@ -38,7 +38,7 @@ from dataclasses import dataclass, replace
 from typing import TextIO
 
 from jssh import fsutil, ports, remote
-from jssh.errors import JsshError, RemoteError, SshError, UsageError, WaitTimeout
+from jssh.errors import JsshError, RemoteError, UsageError, WaitTimeout
 from jssh.hosts import HostRecord
 from jssh.jupyter import (
     DEFAULT_WAIT,
@@ -48,6 +48,7 @@ from jssh.jupyter import (
     UpResult,
     _uptime,
     _watchdog_action,
+    reply_error,
 )
 from jssh.paths import Paths
 from jssh.ssh import Ssh, last_line
@@ -681,25 +682,7 @@ class SlurmJupyter(Jupyter):
             )
         if reply.get("SQUEUEFAIL") is not None:
             return RemoteError(f"squeue failed on {name}: {reply.get('SQUEUEFAIL')}")
-        if reply.get("NOTFOUND") is not None:
-            return RemoteError(
-                f"jupyter was not found on {name}; tried {reply.get('NOTFOUND')}",
-                hint=f"install JupyterLab there, or tell jssh where it is: "
-                f"`jssh add {record.target} --name {name} --venv PATH`"
-                " (or --conda ENV, --login-shell, --command CMD)",
-            )
-        if reply.get("BUSY") is not None:
-            return RemoteError(str(reply.get("BUSY")))
-        if reply.get("ERROR") is not None:
-            return RemoteError(f"{name}: {reply.get('ERROR')}")
-        if reply.returncode == 255:
-            return SshError(
-                f"lost the connection to {record.alias}: {last_line(stderr)}",
-                hint=f"check `jssh status {name}`, then run `jssh up {name}` again",
-            )
-        return RemoteError(
-            f"the login node of {name} failed (exit {reply.returncode}): {last_line(stderr)}"
-        )
+        return reply_error(record, reply, stderr, side="the login node")
 
     def _set_node(self, node: str | None) -> None:
         """Record the job's node: the store rewrites `Host NAME-jupyter-node` from it."""
