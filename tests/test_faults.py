@@ -24,7 +24,7 @@ import psutil
 import pytest
 
 from lab import IS_ROOT, LabTimeout, Laptop, Result, Sshd, free_port, run, wait_until
-from lab.client import token_of
+from lab.client import assert_one_clear_error, token_of
 
 pytestmark = pytest.mark.faults
 
@@ -71,17 +71,6 @@ def server_pid(laptop: Laptop) -> int:
     pid = status(laptop)["server"]["pid"]  # type: ignore[index]
     assert isinstance(pid, int), status(laptop)
     return pid
-
-
-def assert_one_clear_error(result: Result, code: int, *phrases: str) -> str:
-    """Exit `code`, no traceback, exactly one `jssh: error:` line holding `phrases`."""
-    assert result.returncode == code, result
-    assert "Traceback" not in result.stderr, result
-    lines = [line for line in result.stderr.splitlines() if line.startswith("jssh: error:")]
-    assert len(lines) == 1, result
-    for phrase in phrases:
-        assert phrase in lines[0], result
-    return lines[0]
 
 
 # -- the remote side ---------------------------------------------------------------------------

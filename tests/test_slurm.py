@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import socket
 import stat
 import time
 from collections.abc import Callable
@@ -20,7 +19,7 @@ import pexpect
 import psutil
 import pytest
 
-from lab import Laptop, Sshd
+from lab import Laptop, Sshd, port_is_free
 from lab.slurm import SlurmCluster
 from test_up import api, assert_one_clear_error, run_in_kernel, token_of
 
@@ -52,16 +51,6 @@ def status_json(laptop: Laptop) -> dict[str, object]:
 
 def our_jobs(cluster: SlurmCluster, laptop: Laptop) -> list[dict[str, str]]:
     return [j for j in cluster.jobs(laptop.workstation.user) if j["name"] == f"jssh-{NAME}"]
-
-
-def port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
 @pytest.fixture
@@ -104,7 +93,7 @@ def test_a_second_up_reuses_the_same_job_and_token(
     # Cold tunnel, running job: the same job is found with squeue and reused.
     down = added.jssh("down", NAME, "--keep-server")
     assert down.ok, down
-    assert port_free(8899)
+    assert port_is_free(8899)
     third = added.jssh("up", NAME, "--no-open", timeout=120)
     assert third.ok, third
     assert third.stdout.strip().splitlines()[-1] == first
@@ -141,7 +130,7 @@ def test_down_cancels_the_job_and_frees_the_port(
     assert down.ok, down
     assert f"cancelled Slurm job {job['id']}" in down.stdout
     assert our_jobs(slurm_cluster, added) == []
-    assert port_free(8899)
+    assert port_is_free(8899)
     state = status_json(added)
     assert state["master"] == {"running": False, "pid": None}
     assert "Host cluster-jupyter-node" not in (added.ssh_dir / "jssh" / "config").read_text()
@@ -257,7 +246,7 @@ def test_remove_cancels_the_job(added: Laptop, slurm_cluster: SlurmCluster) -> N
     assert result.ok, result
     assert "cancelled Slurm job" in result.stderr
     assert our_jobs(slurm_cluster, added) == []
-    assert port_free(8899)
+    assert port_is_free(8899)
 
 
 def test_a_job_that_fails_at_start_shows_the_end_of_its_output(

@@ -16,8 +16,8 @@ import pexpect
 import psutil
 import pytest
 
-from lab import Laptop, Sshd, pid_alive
-from lab.client import api, run_in_kernel, status_json, token_of, up
+from lab import Laptop, Sshd, free_port, pid_alive, port_is_free
+from lab.client import api, assert_one_clear_error, run_in_kernel, status_json, token_of, up
 
 
 @pytest.fixture
@@ -82,7 +82,7 @@ def test_by_default_the_server_listens_only_on_a_private_unix_socket(added: Lapt
 
 
 def test_with_remote_port_the_server_listens_on_loopback_only(laptop: Laptop) -> None:
-    port = _free_port()
+    port = free_port()
     assert laptop.jssh("add", "workstation", "--remote-port", str(port)).ok
     url = up(laptop)
     assert api(url, "/api/status", token=token_of(url))[0] == 200
@@ -101,7 +101,7 @@ def test_down_stops_the_server_and_frees_the_local_port(added: Laptop) -> None:
     assert down.ok, down
     assert "stopped the Jupyter server" in down.stdout
     assert not pid_alive(pid)  # type: ignore[arg-type]  # (a zombie awaiting init has exited)
-    assert _port_free(8899)
+    assert port_is_free(8899)
     state = status_json(added)
     assert state["master"] == {"running": False, "pid": None}
 
@@ -163,16 +163,6 @@ def test_logs_show_the_remote_server_log(added: Laptop) -> None:
 # -- bad situations: one clear line, a non-zero exit, nothing left half-done --------------
 
 
-def assert_one_clear_error(result: object, code: int, *phrases: str) -> None:
-    assert result.returncode == code, result  # type: ignore[attr-defined]
-    stderr = result.stderr  # type: ignore[attr-defined]
-    assert "Traceback" not in stderr
-    error_lines = [line for line in stderr.splitlines() if line.startswith("jssh: error:")]
-    assert len(error_lines) == 1, stderr
-    for phrase in phrases:
-        assert phrase in error_lines[0], stderr
-
-
 def assert_no_tunnel(laptop: Laptop) -> None:
     assert status_json(laptop)["master"] == {"running": False, "pid": None}
 
@@ -232,7 +222,7 @@ def test_a_server_that_dies_at_start_shows_its_log(laptop: Laptop) -> None:
 def test_an_unreachable_host_fails_fast(laptop: Laptop) -> None:
     text = laptop.ssh_config.read_text()
     laptop.ssh_config.write_text(
-        text.replace(f"Port {laptop.workstation.port}", f"Port {_free_port()}")
+        text.replace(f"Port {laptop.workstation.port}", f"Port {free_port()}")
     )
     assert laptop.jssh("add", "workstation").ok
     result = laptop.jssh("up", "--no-open", "workstation", timeout=30)
@@ -290,22 +280,6 @@ def test_without_a_terminal_a_passphrase_key_fails_fast(added: Laptop) -> None:
     result = added.jssh("up", "--no-open", "workstation", input="")
     assert time.monotonic() - started < 20
     assert_one_clear_error(result, 4, "authentication", "no terminal")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
 # -- launch settings --------------------------------------------------------------------

@@ -120,6 +120,11 @@ def _version(value: bool) -> None:
 NameArg = Annotated[
     str, typer.Argument(help="A managed host (see `jssh list`).", autocompletion=_complete_names)
 ]
+AllOrNameArg = Annotated[
+    str | None,
+    typer.Argument(help="One managed host [default: all].", autocompletion=_complete_names),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
 @app.callback()
@@ -298,7 +303,7 @@ def remove(
 @app.command("list")
 def list_hosts(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """One line per managed host."""
     records = _ctx(ctx).manager().hosts()
@@ -402,11 +407,8 @@ def down(
 @app.command()
 def status(
     ctx: typer.Context,
-    name: Annotated[
-        str | None,
-        typer.Argument(help="One managed host [default: all].", autocompletion=_complete_names),
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    name: AllOrNameArg = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Tunnel, local port, remote server and URL of each managed host (and Slurm job)."""
     c = _ctx(ctx)
@@ -478,11 +480,8 @@ def logs(
 @app.command()
 def doctor(
     ctx: typer.Context,
-    name: Annotated[
-        str | None,
-        typer.Argument(help="One managed host [default: all].", autocompletion=_complete_names),
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    name: AllOrNameArg = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Check what commonly goes wrong; say how to fix each problem (exit 1 if any)."""
     from jssh.doctor import Doctor, render

@@ -36,7 +36,17 @@ from .procs import (
 )
 from .relay import RelayLab, TcpRelay
 from .sshd import SSHD, Sshd
-from .util import IS_ROOT, LabError, LabTimeout, Result, free_port, run, short_tempdir, wait_until
+from .util import (
+    IS_ROOT,
+    LabError,
+    LabTimeout,
+    Result,
+    free_port,
+    port_is_free,
+    run,
+    short_tempdir,
+    wait_until,
+)
 
 __all__ = [
     "IS_ROOT",
@@ -65,6 +75,7 @@ __all__ = [
     "lab_processes",
     "new_lab_id",
     "pid_alive",
+    "port_is_free",
     "render_user_ssh_config",
     "run",
     "short_tempdir",

@@ -14,8 +14,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from .laptop import Laptop
+from .util import Result
 
-__all__ = ["api", "run_in_kernel", "status_json", "token_of", "up"]
+__all__ = ["api", "assert_one_clear_error", "run_in_kernel", "status_json", "token_of", "up"]
 
 
 def up(laptop: Laptop, name: str = "workstation", timeout: float = 120) -> str:
@@ -87,3 +88,14 @@ def run_in_kernel(url: str, code: str) -> str:
         raise AssertionError("no execute_result within 60 s")
     finally:
         ws.close()
+
+
+def assert_one_clear_error(result: Result, code: int, *phrases: str) -> str:
+    """Exit `code`, no traceback, exactly one `jssh: error:` line holding `phrases`."""
+    assert result.returncode == code, result
+    assert "Traceback" not in result.stderr, result
+    lines = [line for line in result.stderr.splitlines() if line.startswith("jssh: error:")]
+    assert len(lines) == 1, result
+    for phrase in phrases:
+        assert phrase in lines[0], result
+    return lines[0]

@@ -17,6 +17,7 @@ __all__ = [
     "LabTimeout",
     "Result",
     "free_port",
+    "port_is_free",
     "run",
     "short_tempdir",
     "wait_until",
@@ -54,6 +55,17 @@ def free_port(host: str = "127.0.0.1") -> int:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind((host, 0))
         return int(s.getsockname()[1])
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """True when a listener could bind host:port now (SO_REUSEADDR, as ssh sets it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+        return True
 
 
 def wait_until(
