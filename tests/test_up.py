@@ -322,26 +322,6 @@ def test_the_notebook_dir_is_where_jupyter_opens(added: Laptop) -> None:
     assert [item["name"] for item in json.loads(body)["content"]] == ["analysis.ipynb"]
 
 
-def test_open_hands_the_url_to_the_browser(added: Laptop, tmp_path: object) -> None:
-    opened = f"{tmp_path}/opened"
-    browser = f"{tmp_path}/browser"
-    with open(browser, "w") as script:
-        script.write(f'#!/bin/sh\nprintf "%s" "$1" > {opened}\n')
-    os.chmod(browser, 0o755)
-    env = dict(added.env, BROWSER=browser)
-    result = subprocess.run(
-        added.jssh_argv("up", "workstation", "--open"),
-        env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    url = result.stdout.strip().splitlines()[-1]
-    deadline = time.monotonic() + 10
-    while not os.path.exists(opened) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    with open(opened) as handed:
-        assert handed.read() == url
-
-
 def test_a_new_host_key_prompt_reaches_the_user(added: Laptop) -> None:
     added.known_hosts.write_text("")
     text = added.ssh_config.read_text()

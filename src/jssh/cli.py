@@ -379,9 +379,9 @@ def up(  # noqa: PLR0917 - typer maps each parameter to one CLI option
     if open_browser is None:
         open_browser = sys.stdout.isatty() and _has_display()
     if open_browser:
-        import webbrowser
+        from jssh.browser import open_privately
 
-        webbrowser.open(result.url)
+        open_privately(result.url, _ctx(ctx).paths.open_page(name))
     typer.echo(result.url)
 
 

@@ -41,6 +41,7 @@ def warm_up(argv: list[str]) -> tuple[str, str] | None:
 def _url_if_serving(name: str, ssh_config: str | None, state_dir: str | None) -> str | None:
     from jssh import probe
     from jssh.errors import JsshError
+    from jssh.owner import TunnelOwner
     from jssh.paths import Paths
     from jssh.store import Store
 
@@ -52,8 +53,13 @@ def _url_if_serving(name: str, ssh_config: str | None, state_dir: str | None) ->
         if record is None or record.slurm or not paths.wanted_marker(name).exists():
             return None
         token = paths.token_file(name).read_text().strip()
+        # The same proof as the full path: the token goes only to our own master.
+        status = token and probe.http_status(
+            record.local_port,
+            token=token,
+            owner_proven=TunnelOwner.of(record).proven,
+            timeout=2.0,
+        )
     except (JsshError, OSError, UnicodeDecodeError):  # the full CLI reports or repairs it
         return None
-    if token and probe.http_status(record.local_port, token=token, timeout=2.0) == 200:
-        return record.url(token)
-    return None
+    return record.url(token) if status == 200 else None

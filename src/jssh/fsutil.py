@@ -22,12 +22,26 @@ PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
 
 
-def ensure_private_dir(path: Path) -> None:
-    """Create `path` (and parents) and make sure the leaf is 0700."""
+def ensure_private_dir(path: Path, *, private_from: Path | None = None) -> None:
+    """Create `path` and make it 0700; every directory created on the way is 0700 too.
+
+    `private_from`, an ancestor of `path` that jssh owns (its state dir), is made 0700
+    along with everything between it and `path`: a state dir an older jssh left 0755
+    is tightened. Directories above it, which are the user's, are never changed.
+    (`Path.mkdir(parents=True)` would give every parent the umask's 0755: host names
+    are private too.)
+    """
     try:
-        path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
-        if path.stat().st_mode & 0o777 != PRIVATE_DIR:
-            path.chmod(PRIVATE_DIR)
+        missing = [p for p in (path, *path.parents) if not p.exists()]
+        for directory in reversed(missing):
+            with contextlib.suppress(FileExistsError):  # another jssh made it just now
+                directory.mkdir(mode=PRIVATE_DIR)
+        chain = [path]
+        if private_from is not None and private_from in path.parents:
+            chain += [p for p in path.parents if p == private_from or private_from in p.parents]
+        for directory in chain + missing:
+            if directory.stat().st_mode & 0o777 != PRIVATE_DIR:
+                directory.chmod(PRIVATE_DIR)
     except OSError as exc:
         raise ConfigError(
             f"cannot create directory {path}: {exc.strerror}",

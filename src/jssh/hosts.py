@@ -14,6 +14,7 @@ from jssh.errors import ConfigError
 from jssh.names import alias_for
 
 SCHEMA_VERSION = 1
+NODE_SUFFIX = "@node"  # the Slurm node master's ControlPath: the login node's + this
 APPS = ("lab", "notebook")
 
 
@@ -82,6 +83,12 @@ class HostRecord:
     def node_alias(self) -> str:
         """The ssh alias of the Slurm job's compute node (reached through `alias`)."""
         return f"{self.alias}-node"
+
+    @property
+    def tunnel_control_path(self) -> str:
+        """The ControlPath of the master that holds the local forward: the compute
+        node's master for a Slurm host, else the host's own."""
+        return self.control_path + NODE_SUFFIX if self.slurm else self.control_path
 
     def url(self, token: str | None) -> str:
         path = "lab" if self.launch.app == "lab" else "tree"

@@ -18,6 +18,7 @@ from pathlib import Path
 from jssh import fsutil, ports, probe, remote
 from jssh.errors import BusyError, ConfigError, JsshError, RemoteError, SshError, WaitTimeout
 from jssh.hosts import HostRecord
+from jssh.owner import ForeignListener, TunnelOwner
 from jssh.paths import Paths
 from jssh.ssh import Ssh, last_line
 
@@ -104,6 +105,7 @@ class Jupyter:
         self.ssh = ssh
         self.record = record
         self.say = say or (lambda line: print(line, file=sys.stderr, flush=True))
+        self.owner = TunnelOwner.of(record)
 
     # -- up --------------------------------------------------------------------------
     def up(
@@ -111,7 +113,7 @@ class Jupyter:
     ) -> UpResult:
         record = self.record
         state_dir = self.paths.host_state_dir(record.name)
-        fsutil.ensure_private_dir(state_dir)
+        fsutil.ensure_private_dir(state_dir, private_from=self.paths.state_dir)
         with fsutil.exclusive_lock(state_dir / ".lock", f"{record.name}'s tunnel", timeout=wait):
             token = self._local_token()
             # Warm path: our token gets a 200 through the local port, so a master with
@@ -262,8 +264,11 @@ class Jupyter:
             delay = min(delay * 2, 0.25)
 
     def _api_status(self, token: str | None, timeout: float = 5.0) -> int | None:
-        """HTTP status of GET /api/status through the forward; None when nothing answers."""
-        return probe.http_status(self.record.local_port, token=token, timeout=timeout)
+        """HTTP status of GET /api/status through the forward; None when nothing answers.
+        The token goes only to our own master (ForeignListener otherwise)."""
+        return probe.http_status(
+            self.record.local_port, token=token, owner_proven=self.owner.proven, timeout=timeout
+        )
 
     # -- down --------------------------------------------------------------------------
     def down(self, *, keep_server: bool) -> list[str]:
@@ -298,9 +303,17 @@ class Jupyter:
         return done
 
     def _shutdown_via_api(self, token: str) -> bool:
-        status = probe.http_status(
-            self.record.local_port, "/api/shutdown", token=token, method="POST", timeout=10
-        )
+        try:
+            status = probe.http_status(
+                self.record.local_port,
+                "/api/shutdown",
+                token=token,
+                owner_proven=self.owner.proven,
+                method="POST",
+                timeout=10,
+            )
+        except ForeignListener:
+            return False  # the remote stop script still stops the server
         return status in (200, 204)
 
     # -- status / url / logs -----------------------------------------------------------
@@ -370,7 +383,7 @@ class Jupyter:
 
     def _save_token(self, token: str) -> None:
         path = self.paths.token_file(self.record.name)
-        fsutil.ensure_private_dir(path.parent)
+        fsutil.ensure_private_dir(path.parent, private_from=self.paths.state_dir)
         fsutil.atomic_write(path, token + "\n")
 
     def _want(self, wanted: bool) -> None:
@@ -378,7 +391,7 @@ class Jupyter:
         if wanted:
             if marker.exists():
                 return
-            fsutil.ensure_private_dir(marker.parent)
+            fsutil.ensure_private_dir(marker.parent, private_from=self.paths.state_dir)
             fsutil.atomic_write(marker, "")
         else:
             with contextlib.suppress(FileNotFoundError):
@@ -395,6 +408,14 @@ def reply_error(record: HostRecord, reply: remote.Reply, stderr: str, *, side: s
             hint=f"install JupyterLab there, or tell jssh where it is: "
             f"`jssh add {record.target} --name {name} --venv PATH`"
             " (or --conda ENV, --login-shell, --command CMD)",
+        )
+    if reply.get("SOCKDIR") is not None:
+        home = reply.get("HOME") or "$HOME"
+        return RemoteError(
+            f"on {name}, the socket directory {reply.get('SOCKDIR')} belongs to someone else"
+            " (or is a link); jssh will not put Jupyter's socket there",
+            hint=f"use a path under your home there: `jssh add {record.target} --name {name}"
+            f" --remote-socket {home}/.jssh/{name}/jupyter.sock`",
         )
     if reply.get("BUSY") is not None:
         return BusyError(str(reply.get("BUSY")))

@@ -14,14 +14,13 @@ from pathlib import Path
 
 from jssh import fsutil, ports
 from jssh.errors import ConfigError, UsageError
-from jssh.hosts import APPS, Endpoint, HostRecord, Launch
+from jssh.hosts import APPS, NODE_SUFFIX, Endpoint, HostRecord, Launch
 from jssh.names import alias_for, default_name, parse_target, validate_name
 from jssh.paths import Paths
 from jssh.ssh import Settings, Ssh
 from jssh.sshconfig import (
     ALWAYS_CARRIED,
     JSSH_KEYWORDS,
-    NODE_SUFFIX,
     NOT_CARRIED,
     remove_include,
     render_managed,

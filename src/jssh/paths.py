@@ -90,6 +90,10 @@ class Paths:
     def token_file(self, name: str) -> Path:
         return self.host_state_dir(name) / "token"
 
+    def open_page(self, name: str) -> Path:
+        """The 0600 page that redirects a browser to the URL with its token."""
+        return self.host_state_dir(name) / "open.html"
+
     def wanted_marker(self, name: str) -> Path:
         """Exists while the user wants NAME up: the watchdog keeps only those alive."""
         return self.host_state_dir(name) / "wanted"

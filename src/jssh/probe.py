@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+from collections.abc import Callable
 
 
 def http_status(
@@ -15,17 +16,27 @@ def http_status(
     path: str = "/api/status",
     *,
     token: str | None = None,
+    owner_proven: Callable[[], bool] | None = None,
     method: str = "GET",
     timeout: float = 5.0,
     host: str = "127.0.0.1",
 ) -> int | None:
-    """The HTTP status code for one request, or None when nothing answers properly."""
+    """The HTTP status code for one request, or None when nothing answers properly.
+
+    A request with a token needs `owner_proven` (see jssh.owner): it runs after the
+    connection is made and before a byte is sent, so the token reaches only a listener
+    proven to be our own master; when it says no, nothing is sent and this returns None.
+    """
+    if token and owner_proven is None:
+        raise ValueError("a token goes only to a listener proven to be our tunnel")
     lines = [f"{method} {path} HTTP/1.0", f"Host: {host}:{port}", "Content-Length: 0"]
     if token:
         lines.append(f"Authorization: token {token}")
     request = ("\r\n".join(lines) + "\r\n\r\n").encode()
     try:
         with socket.create_connection((host, port), timeout=timeout) as sock:
+            if owner_proven is not None and not owner_proven():
+                return None
             sock.sendall(request)
             head = b""
             while b"\r\n" not in head and len(head) < 1024:

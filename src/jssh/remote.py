@@ -159,7 +159,8 @@ if [ -n "$SOCK" ]; then
   SD=${SOCK%/*}
   [ -d "$SD" ] || mkdir -m 700 "$SD" 2>/dev/null
   if [ -L "$SD" ] || [ ! -O "$SD" ]; then
-    say "ERROR the socket directory $SD is not yours; jssh will not put Jupyter's socket there"
+    say "SOCKDIR $SD"
+    say "HOME $HOME"
     exit 5
   fi
   chmod 700 "$SD"

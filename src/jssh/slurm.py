@@ -127,7 +127,8 @@ if [ -n "$SOCK" ]; then
   [ -d "$SD" ] || mkdir -m 700 "$SD" 2>/dev/null
   if [ -L "$SD" ] || [ ! -O "$SD" ]; then
     echo "jssh: error: the socket directory $SD on $(hostname) is not yours;" \
-         "jssh will not put Jupyter's socket there"
+         "jssh will not put Jupyter's socket there. Pick a path under your home:" \
+         "jssh add HOST --name NAME --remote-socket $D/jupyter.sock"
     exit 5
   fi
   chmod 700 "$SD"
@@ -251,7 +252,7 @@ class SlurmJupyter(Jupyter):
         record = self.record
         words = sbatch_words(record)
         state_dir = self.paths.host_state_dir(record.name)
-        fsutil.ensure_private_dir(state_dir)
+        fsutil.ensure_private_dir(state_dir, private_from=self.paths.state_dir)
         lock_wait = wait + self.queue_wait
         with fsutil.exclusive_lock(state_dir / ".lock", f"{record.name}'s tunnel", lock_wait):
             token = self._local_token()

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from jssh import fsutil
 from jssh.errors import BusyError, ConfigError, JsshError, SshError, WaitTimeout
 
 SSH = "ssh"
@@ -185,7 +186,7 @@ class Ssh:
 
     def _spawn_batch(self, argv: list[str], log_path: Path) -> tuple[subprocess.Popen[bytes], int]:
         self._show(argv)
-        log_path.parent.mkdir(parents=True, exist_ok=True)
+        fsutil.ensure_private_dir(log_path.parent)
         start = log_path.stat().st_size if log_path.exists() else 0
         # stderr goes to a file, not a pipe: a ProxyJump child inherits it and would
         # keep a pipe open for as long as the master lives.

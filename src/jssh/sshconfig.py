@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from jssh.hosts import HostRecord
+from jssh.hosts import NODE_SUFFIX, HostRecord
 
 MANAGED_HEADER = (
     "# Managed by jssh. Each block comes from `jssh add`; change it with `jssh add`\n"
@@ -54,7 +54,6 @@ _PATH_KEYWORDS = {
     "xauthlocation",
 }
 
-NODE_SUFFIX = "@node"  # the Slurm node master's ControlPath: the login node's + this
 CONTROL_PERSIST = "yes"
 SERVER_ALIVE_INTERVAL = 5
 SERVER_ALIVE_COUNT_MAX = 3

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .util import IS_ROOT, LabError
 
-__all__ = ["LAB_ACCOUNT", "chown_to", "ensure_lab_account"]
+__all__ = ["LAB_ACCOUNT", "chown_to", "ensure_account", "ensure_lab_account"]
 
 LAB_ACCOUNT = "jsshlab"
 
@@ -22,22 +22,27 @@ def ensure_lab_account() -> str:
     """
     if not IS_ROOT:
         return getpass.getuser()
+    return ensure_account(LAB_ACCOUNT)
+
+
+def ensure_account(name: str) -> str:
+    """As root: make sure the ordinary account NAME exists and can log in; return NAME."""
     try:
-        pwd.getpwnam(LAB_ACCOUNT)
+        pwd.getpwnam(name)
     except KeyError:
         # '*' rather than a locked '!' password: with UsePAM no, sshd refuses
         # any account whose password field starts with '!', even for keys.
         done = subprocess.run(
-            ["useradd", "-m", "-s", "/bin/bash", "-p", "*", LAB_ACCOUNT],
+            ["useradd", "-m", "-s", "/bin/bash", "-p", "*", name],
             capture_output=True,
             text=True,
         )
         try:
-            pwd.getpwnam(LAB_ACCOUNT)  # another run may have won the race: fine
+            pwd.getpwnam(name)  # another run may have won the race: fine
         except KeyError:
-            raise LabError(f"useradd {LAB_ACCOUNT} failed: {done.stderr.strip()}") from None
-    _unlock_if_locked(LAB_ACCOUNT)
-    return LAB_ACCOUNT
+            raise LabError(f"useradd {name} failed: {done.stderr.strip()}") from None
+    _unlock_if_locked(name)
+    return name
 
 
 def _unlock_if_locked(name: str) -> None:

@@ -1,0 +1,58 @@
+"""Prove that a local port is this host's own tunnel before the token goes to it.
+
+The token opens a shell on the workstation (Jupyter's terminals), and 127.0.0.1 is
+shared by every local account: whenever the master is gone (after `down
+--keep-server`, a crash, a reboot), anyone may listen on the port. So no request that
+carries the token is sent until the kernel has confirmed that the process listening
+on 127.0.0.1:PORT is the master behind NAME's ControlPath. Both facts come without
+an ssh round trip: the master's pid from its control socket, the listener from /proc.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from jssh import mux, ports
+from jssh.errors import BusyError
+from jssh.hosts import HostRecord
+
+
+class ForeignListener(BusyError):
+    """Someone other than our master listens on the tunnel's local port."""
+
+
+@dataclass(frozen=True)
+class TunnelOwner:
+    """The master that must hold `port`: the one behind `control_path`."""
+
+    name: str  # the managed host's NAME, for messages
+    port: int
+    control_path: str
+    fix: str  # how to move jssh to another port, for the hint
+
+    @classmethod
+    def of(cls, record: HostRecord) -> TunnelOwner:
+        """Who must hold RECORD's local port before its token may go there."""
+        return cls(
+            name=record.name,
+            port=record.local_port,
+            control_path=record.tunnel_control_path,
+            fix=f"`jssh add {record.target} --name {record.name} --local-port N`",
+        )
+
+    def proven(self) -> bool:
+        """True when our master holds the port now; False when nobody can be proven to
+        (no listener, or the master does not answer): send nothing, treat as no answer.
+        Raises ForeignListener when another process holds it."""
+        pid = mux.master_pid(self.control_path)
+        if isinstance(pid, int) and ports.listens_on(pid, self.port):
+            return True
+        if pid is mux.MasterAnswer.SILENT or ports.is_free(self.port):
+            return False
+        holder = ports.who_holds(self.port)
+        who = holder.describe() if holder else "a process jssh can't see"
+        raise ForeignListener(
+            f"local port {self.port} is held by {who}, not by {self.name}'s tunnel;"
+            " jssh sent it nothing",
+            hint=f"stop that program, or move jssh to another port: {self.fix}",
+        )

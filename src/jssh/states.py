@@ -1,0 +1,91 @@
+"""Plain types that several layers share: what `up` returned, what `status` found.
+
+A leaf: it imports nothing from jssh, so every layer may import it and none of them
+imports another feature module just for a type (supervisor keeps its `states.py` a
+leaf for the same reason).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+JOB_GONE = "GONE"  # a job's state once Slurm no longer knows it
+
+
+class ServerState(str, Enum):
+    """The remote Jupyter server as `status` saw it."""
+
+    RUNNING = "running"
+    STOPPED = "stopped"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class UpResult:
+    url: str
+    reused: bool
+    server_pid: int | None
+    mode: str | None
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    """A Slurm host's job, as `squeue` (or `scontrol` once it ended) describes it."""
+
+    job_id: str
+    state: str  # PENDING, RUNNING, ... or JOB_GONE when Slurm no longer knows it
+    node: str | None = None
+    time_left: str | None = None  # as Slurm prints it: 3:59:12, 1-00:00:00, UNLIMITED
+    reason: str | None = None
+    elapsed: str | None = None  # time used, as Slurm prints it
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.job_id,
+            "state": self.state,
+            "node": self.node,
+            "time_left": self.time_left,
+            "reason": self.reason,
+            "elapsed": self.elapsed,
+        }
+
+
+@dataclass(frozen=True)
+class HostStatus:
+    name: str
+    alias: str
+    master_pid: int | None
+    local_port: int
+    port_answers: bool
+    server: ServerState
+    server_pid: int | None
+    server_uptime_s: int | None
+    mode: str | None
+    url: str | None
+    wanted: bool
+    detail: str | None = None
+    job: JobInfo | None = None  # Slurm hosts only
+    # What `jssh watch` last did for this host (the watchdog's status file), or None.
+    watchdog: dict[str, object] | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "alias": self.alias,
+            "master": {"running": self.master_pid is not None, "pid": self.master_pid},
+            "local_port": self.local_port,
+            "local_port_answers": self.port_answers,
+            "server": {
+                "state": self.server.value,
+                "pid": self.server_pid,
+                "uptime_seconds": self.server_uptime_s,
+                "mode": self.mode,
+            },
+            "url": self.url,
+            "wanted_up": self.wanted,
+            "detail": self.detail,
+            "job": self.job.to_json() if self.job else None,
+            "watchdog": self.watchdog,
+        }
