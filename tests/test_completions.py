@@ -179,8 +179,8 @@ def test_a_tab_imports_nothing_heavy(two_hosts: Laptop) -> None:
         "sshconf",
         "platformdirs",
         "jssh.ssh",
-        "jssh.jupyter",
-        "jssh.store",
+        "jssh.session.workstation",
+        "jssh.config.store",
     }
     assert heavy.isdisjoint(modules), heavy & modules
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import sys
+
 from jssh.cli import main
 
-main()
+sys.exit(main())

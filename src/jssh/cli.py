@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from jssh import __version__
+from jssh import __version__, render
 from jssh.errors import ExitCode, JsshError
 
 if TYPE_CHECKING:  # the real imports happen lazily: `--help` and Tab stay fast
+    from jssh.commands.manage import Manager
     from jssh.hosts import HostRecord
-    from jssh.jupyter import HostStatus, Jupyter
-    from jssh.manage import Manager
     from jssh.paths import Paths
+    from jssh.session.workstation import Jupyter
     from jssh.ssh import Ssh
 
 app = typer.Typer(
@@ -67,7 +67,7 @@ class Context:
         return ssh
 
     def manager(self) -> Manager:
-        from jssh.manage import Manager
+        from jssh.commands.manage import Manager
 
         return Manager(self.paths, self.ssh)
 
@@ -77,10 +77,10 @@ class Context:
     def jupyter_for(self, record: HostRecord, *, queue_wait: float | None = None) -> Jupyter:
         """Jupyter on a workstation, or in a Slurm job when the host was added with --slurm."""
         if record.slurm:
-            from jssh.slurm import SlurmJupyter
+            from jssh.session.slurm import SlurmJupyter
 
             return SlurmJupyter(self.paths, self.ssh, record, queue_wait=queue_wait)
-        from jssh.jupyter import Jupyter
+        from jssh.session.workstation import Jupyter
 
         return Jupyter(self.paths, self.ssh, record)
 
@@ -227,7 +227,7 @@ def add(  # noqa: PLR0917 - typer maps each parameter to one CLI option
     ] = False,
 ) -> None:
     """Write a managed `Host NAME-jupyter` block for HOST (run again to refresh it)."""
-    from jssh.manage import AddRequest
+    from jssh.commands.manage import AddRequest
 
     c = _ctx(ctx)
     request = AddRequest(
@@ -317,7 +317,7 @@ def list_hosts(
     rows += [
         (r.name, r.alias, r.target, str(r.local_port), r.endpoint.forward_target()) for r in records
     ]
-    typer.echo(_table(rows))
+    typer.echo(render.table(rows))
 
 
 def _list_entry(record: HostRecord) -> dict[str, Any]:
@@ -379,7 +379,7 @@ def up(  # noqa: PLR0917 - typer maps each parameter to one CLI option
     if open_browser is None:
         open_browser = sys.stdout.isatty() and _has_display()
     if open_browser:
-        from jssh.browser import open_privately
+        from jssh.session.browser import open_privately
 
         open_privately(result.url, _ctx(ctx).paths.open_page(name))
     typer.echo(result.url)
@@ -421,38 +421,13 @@ def status(
     if not states:
         _say("no managed hosts yet: add one with `jssh add HOST`")
         return
-    rows = [("NAME", "TUNNEL", "LOCAL PORT", "SERVER", "UPTIME", "URL")]
-    for s in states:
-        rows.append(
-            (
-                s.name,
-                f"up (pid {s.master_pid})" if s.master_pid else "down",
-                f"{s.local_port} ({'answers' if s.port_answers else 'closed'})",
-                f"{s.server} (pid {s.server_pid}, {s.mode})" if s.server_pid else s.server,
-                _duration(s.server_uptime_s),
-                s.url or "-",
-            )
-        )
-    table: list[tuple[str, ...]] = list(rows)
-    if any(s.job for s in states):  # Slurm hosts: a column for the job, before the URL
-        table = [(*row[:-1], "SLURM JOB" if i == 0 else _job_cell(states[i - 1]), row[-1])
-                 for i, row in enumerate(rows)]  # fmt: skip
-    typer.echo(_table(table))
+    typer.echo(render.status_table(states))
     for s in states:
         if s.watchdog:
-            typer.echo(_watchdog_line(s.name, s.watchdog))
+            typer.echo(render.watchdog_line(s.name, s.watchdog))
     for s in states:
         if s.detail:
             _say(f"{s.name}: {s.detail}")
-
-
-def _watchdog_line(name: str, last: dict[str, object]) -> str:
-    """`NAME: watchdog at TIME: what happened; what it did`."""
-    running = "" if last.get("watchdog_running") else " (the watchdog is not running now)"
-    return (
-        f"{name}: watchdog at {last.get('time')}: {last.get('event')};"
-        f" {last.get('action')}{running}"
-    )
 
 
 @app.command()
@@ -484,7 +459,7 @@ def doctor(
     as_json: JsonOption = False,
 ) -> None:
     """Check what commonly goes wrong; say how to fix each problem (exit 1 if any)."""
-    from jssh.doctor import Doctor, render
+    from jssh.commands.doctor import Doctor, render
 
     c = _ctx(ctx)
     checks = Doctor(c.paths, c.ssh).run(name)
@@ -519,7 +494,7 @@ ManagerOption = Annotated[
 
 
 def _service(ctx: typer.Context, manager: str | None) -> tuple[Context, Any]:
-    from jssh import service
+    from jssh.commands import service
 
     c = _ctx(ctx)
     built = service.build(c.paths, ssh_config=c.ssh_config, state_dir=c.state_dir, manager=manager)
@@ -535,7 +510,7 @@ def service_install(
     ] = True,
 ) -> None:
     """Write the unit (or agent) that runs `jssh watch` at login, and enable it."""
-    from jssh import service
+    from jssh.commands import service
 
     _, built = _service(ctx, manager)
     lines, failure = service.install(built, enable=enable)
@@ -554,7 +529,7 @@ def service_uninstall(
     ] = True,
 ) -> None:
     """Stop the service and remove its unit (or agent). Tunnels stay up."""
-    from jssh import service
+    from jssh.commands import service
 
     _, built = _service(ctx, manager)
     for line in service.uninstall(built, disable=disable):
@@ -564,74 +539,50 @@ def service_uninstall(
 @service_app.command("status")
 def service_status(ctx: typer.Context, manager: ManagerOption = None) -> None:
     """Whether the unit is installed, what the service manager says, and the watchdog's pid."""
-    from jssh import service
+    from jssh.commands import service
 
     c, built = _service(ctx, manager)
     for line in service.status(built, c.paths):
         typer.echo(line)
 
 
-# -- rendering helpers --------------------------------------------------------------------
-def _table(rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    )
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run jssh with ARGV (default: the process's own) and return its exit code.
 
-
-def _job_cell(state: HostStatus) -> str:
-    job = state.job
-    if job is None:
-        return "-"
-    if job.state == "RUNNING":
-        return f"{job.job_id} running on {job.node}, {job.time_left or '?'} left"
-    return f"{job.job_id} {job.state.lower()}" + (f" ({job.reason})" if job.reason else "")
-
-
-def _duration(seconds: int | None) -> str:
-    if seconds is None:
-        return "-"
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
-
-
-def main() -> None:
-    """Entry point: run the app, and turn every expected failure into one line."""
-    from typer._click.exceptions import ClickException
-    from typer.exceptions import Abort, Exit
-
+    Every expected failure is a JsshError, caught here once and printed as one line
+    (plus a hint and indented evidence). Nothing below calls sys.exit: `__main__` and
+    the console script do, so tests can run the CLI in process.
+    """
     from jssh.fastpath import warm_up
 
-    warm = warm_up(sys.argv[1:])
+    args = list(sys.argv[1:] if argv is None else argv)
+    warm = warm_up(args)
     if warm is not None:
         name, url = warm
         print(f"{name}: reusing the running Jupyter server", file=sys.stderr)
         print(url)
-        return
+        return 0
     command = typer.main.get_command(app)
     try:
-        code = command.main(prog_name="jssh", standalone_mode=False)
+        # Standalone: click prints its own usage errors and turns every ending (Ctrl-C
+        # included: typer makes it 130) into SystemExit, which carries the code.
+        command.main(args=args, prog_name="jssh", standalone_mode=True)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except JsshError as exc:
-        # One line: what happened; and how to fix it. Then any evidence, indented.
-        fix = f"; {exc.hint}" if exc.hint else ""
-        print(f"jssh: error: {exc.message}{fix}", file=sys.stderr)
-        if exc.details:
-            for line in exc.details.rstrip().splitlines():
-                print(f"    {line}", file=sys.stderr)
-        sys.exit(int(exc.exit_code))
-    except ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except Exit as exc:
-        sys.exit(exc.exit_code)
-    except (Abort, KeyboardInterrupt):
+        _report(exc)
+        return int(exc.exit_code)
+    else:
+        code = 0
+    if code == ExitCode.INTERRUPTED:
         print("jssh: interrupted", file=sys.stderr)
-        sys.exit(int(ExitCode.INTERRUPTED))
-    except BrokenPipeError:
-        sys.exit(int(ExitCode.FAILURE))
-    if code == ExitCode.INTERRUPTED:  # typer turns Ctrl-C into a plain exit code 130
-        print("jssh: interrupted", file=sys.stderr)
-    if isinstance(code, int) and code:
-        sys.exit(code)
+    return code
+
+
+def _report(exc: JsshError) -> None:
+    """One line: what happened, and how to fix it. Then any evidence, indented."""
+    fix = f"; {exc.hint}" if exc.hint else ""
+    print(f"jssh: error: {exc.message}{fix}", file=sys.stderr)
+    if exc.details:
+        for line in exc.details.rstrip().splitlines():
+            print(f"    {line}", file=sys.stderr)

@@ -3,7 +3,7 @@
 The shell scripts in completions/ (from scripts/gen-completions) call `jssh` with
 `_JSSH_COMPLETE=complete_SHELL`; typer then asks these functions for dynamic values.
 They read one file each and import nothing beyond what `jssh.cli` already has: not
-jssh.store (about 15 ms of imports for a list of names), no ssh, no network.
+jssh.config.store (about 15 ms of imports for a list of names), no ssh, no network.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def managed_names(ssh_config: Path | None, incomplete: str) -> list[str]:
 
 def ssh_aliases(ssh_config: Path | None, incomplete: str) -> list[str]:
     """The `Host` names of the user's own ssh config that are not patterns."""
-    from jssh.sshconfig import user_aliases  # only `jssh add <Tab>` needs the parser
+    from jssh.config.sshconfig import user_aliases  # only `jssh add <Tab>` needs the parser
 
     try:
         text = _paths(ssh_config).ssh_config.read_text()

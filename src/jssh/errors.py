@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from jssh.failures import SshFailure
+
 
 class ExitCode(IntEnum):
     """Process exit codes. Documented in the man page; keep them stable."""
@@ -30,10 +32,19 @@ class JsshError(Exception):
 
     exit_code: ExitCode = ExitCode.FAILURE
 
-    def __init__(self, message: str, *, hint: str | None = None, details: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        details: str | None = None,
+        kind: SshFailure | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.hint = hint
+        # Why ssh failed, when ssh is what failed: what callers decide on, never the text.
+        self.kind = kind
         # Extra lines worth showing (a remote log tail, ssh's own words); printed after
         # the one-line message, indented.
         self.details = details

@@ -40,10 +40,10 @@ def warm_up(argv: list[str]) -> tuple[str, str] | None:
 
 def _url_if_serving(name: str, ssh_config: str | None, state_dir: str | None) -> str | None:
     from jssh import probe
+    from jssh.config.store import Store
     from jssh.errors import JsshError
-    from jssh.owner import TunnelOwner
     from jssh.paths import Paths
-    from jssh.store import Store
+    from jssh.session.owner import TunnelOwner
 
     try:
         paths = Paths.build(

@@ -161,7 +161,7 @@ def exclusive_lock(path: Path, what: str, timeout: float = 15.0) -> Iterator[Non
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    holder = _read_pid(fd)
+                    holder = read_pid(fd)
                     raise BusyError(
                         f"another jssh{f' (pid {holder})' if holder else ''} is still changing "
                         f"{what}; gave up after {timeout:.0f} s",
@@ -178,7 +178,8 @@ def exclusive_lock(path: Path, what: str, timeout: float = 15.0) -> Iterator[Non
         os.close(fd)  # closing the descriptor releases the flock
 
 
-def _read_pid(fd: int) -> int | None:
+def read_pid(fd: int) -> int | None:
+    """The pid written at the start of a pid/lock file, or None."""
     try:
         return int(os.pread(fd, 32, 0).decode().strip() or "0") or None
     except (OSError, ValueError):

@@ -23,7 +23,7 @@ def http_status(
 ) -> int | None:
     """The HTTP status code for one request, or None when nothing answers properly.
 
-    A request with a token needs `owner_proven` (see jssh.owner): it runs after the
+    A request with a token needs `owner_proven` (see jssh.session.owner): it runs after the
     connection is made and before a byte is sent, so the token reaches only a listener
     proven to be our own master; when it says no, nothing is sent and this returns None.
     """

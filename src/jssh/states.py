@@ -8,16 +8,17 @@ leaf for the same reason).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 JOB_GONE = "GONE"  # a job's state once Slurm no longer knows it
 
 
-class ServerState(str, Enum):
+class ServerState(StrEnum):
     """The remote Jupyter server as `status` saw it."""
 
     RUNNING = "running"
     STOPPED = "stopped"
+    QUEUED = "queued"  # a Slurm job still waits for its allocation
     UNKNOWN = "unknown"
 
 

@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from jssh import fsutil
+from jssh.config.sshconfig import include_text, insert_include, remove_include, render_managed
 from jssh.errors import ConfigError, UnknownHost
 from jssh.hosts import HostRecord, Registry
 from jssh.paths import Paths
-from jssh.sshconfig import include_text, insert_include, remove_include, render_managed
 
 
 class Store:

@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jssh import fsutil
-from jssh.errors import BusyError, ConfigError, JsshError, SshError, WaitTimeout
+from jssh.errors import ConfigError, JsshError, SshError, WaitTimeout
+from jssh.failures import SshFailure
+from jssh.ssh.classify import classify_failure, last_line
 
 SSH = "ssh"
 
@@ -97,6 +99,7 @@ class Ssh:
         except FileNotFoundError:
             raise SshError(
                 "the ssh client was not found on PATH",
+                kind=SshFailure.NO_CLIENT,
                 hint="install OpenSSH's client (Debian: apt-get install openssh-client)",
             ) from None
         except subprocess.TimeoutExpired:
@@ -117,6 +120,7 @@ class Ssh:
             reason = lines[0].strip() if lines else last_line(result.stderr)
             raise ConfigError(
                 f"ssh could not read its configuration for {host!r}: {reason}",
+                kind=SshFailure.CONFIG,
                 hint="fix the ssh config file named in that message, then run jssh again",
             )
         return parse_settings(result.stdout)
@@ -296,59 +300,6 @@ def parse_settings(text: str) -> Settings:
         if key:
             settings.setdefault(key.lower(), []).append(value.strip())
     return settings
-
-
-def last_line(text: str) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "(no output)"
-
-
-# ssh's own words, mapped to one readable line each. Order matters: first match wins.
-_FAILURES: list[tuple[str, type[JsshError], str, str | None]] = [
-    (r"Bad owner or permissions on (\S+)", ConfigError,
-     "ssh refuses {0}: bad owner or permissions",
-     "make it yours and not writable by others: chmod 600 {0}"),
-    (r"bind \[?[^\]]*\]?:(\d+): Address already in use|cannot listen to port: (\d+)", BusyError,
-     "local port {0} is already in use, so the tunnel can't listen there",
-     "free the port, or pick another with `jssh add NAME --local-port N`"),
-    (r"Could not resolve hostname ([^:\s]+)", SshError,
-     "cannot resolve host name {0}", "check the HostName in your ssh config and your DNS"),
-    (r"Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED", SshError,
-     "the host key of {alias} could not be verified",
-     "check the host's key, then fix your known_hosts (ssh-keygen -R HOST)"),
-    (r"Permission denied \(([^)]*)\)", SshError,
-     "authentication to {alias} failed ({0})", None),
-    (r"Too many authentication failures", SshError,
-     "authentication to {alias} failed: too many attempts", None),
-    (r"Connection refused", SshError,
-     "{alias} refused the connection (is sshd running, and is the port right?)", None),
-    (r"Connection timed out|Operation timed out|timed out during banner exchange", SshError,
-     "{alias} is unreachable: the connection timed out", None),
-    (r"No route to host|Network is unreachable", SshError,
-     "{alias} is unreachable: no route to host", None),
-    (r"Connection closed by|Connection reset by|kex_exchange_identification", SshError,
-     "{alias} closed the connection during login", None),
-]  # fmt: skip
-
-
-def classify_failure(alias: str, transcript: str, *, interactive: bool = True) -> JsshError:
-    """Turn what ssh printed into one clear error."""
-    for pattern, kind, message, hint in _FAILURES:
-        match = re.search(pattern, transcript)
-        if match:
-            groups = [g for g in match.groups() if g] or [""]
-            text = message.format(*groups, alias=alias)
-            hint_text = hint.format(*groups, alias=alias) if hint else None
-            if kind is SshError and "authentication" in text and not interactive:
-                hint_text = (
-                    "it needs a password or passphrase and there is no terminal to ask on:"
-                    " run `jssh up` in a terminal, or load your key into ssh-agent"
-                )
-            return kind(text, hint=hint_text)
-    return SshError(f"ssh to {alias} failed: {last_line(transcript)}")
-
-
-_PROMPT_HINT = re.compile(r"(?i)(password|passphrase|verification code|otp|yes/no)")
 
 
 def _drive_on_pty(

@@ -24,13 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jssh import ports, remote
+from jssh.commands.manage import CONTROL_PATH_LIMIT
+from jssh.config.sshconfig import include_position, include_problems
+from jssh.config.store import Store
 from jssh.errors import JsshError, WaitTimeout
 from jssh.hosts import HostRecord, Registry
-from jssh.manage import CONTROL_PATH_LIMIT
 from jssh.paths import Paths
 from jssh.ssh import Ssh, classify_failure, last_line
-from jssh.sshconfig import include_position, include_problems
-from jssh.store import Store
 
 __all__ = ["Check", "Doctor", "render"]
 
@@ -200,7 +200,7 @@ class Doctor:
 
     def _watchdog_pid(self) -> tuple[int | None, str]:
         """The live watchdog's pid (-1: alive, pid unknown), or None and why not."""
-        from jssh.watchdog import running_pid
+        from jssh.watchstatus import running_pid
 
         # The watchdog holds a lock on its pid file for as long as it lives, so a file
         # left behind by a dead one (or a pid reused since) can't pass for a live one.

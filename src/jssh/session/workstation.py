@@ -12,87 +12,17 @@ import contextlib
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-from jssh import fsutil, ports, probe, remote
+from jssh import fsutil, ports, probe, remote, watchstatus
 from jssh.errors import BusyError, ConfigError, JsshError, RemoteError, SshError, WaitTimeout
 from jssh.hosts import HostRecord
-from jssh.owner import ForeignListener, TunnelOwner
 from jssh.paths import Paths
+from jssh.session.owner import ForeignListener, TunnelOwner
 from jssh.ssh import Ssh, last_line
+from jssh.states import HostStatus, ServerState, UpResult
 
 DEFAULT_WAIT = 90.0  # seconds for a server to come up; JupyterLab's first start is slow
-
-
-@dataclass(frozen=True)
-class UpResult:
-    url: str
-    reused: bool
-    server_pid: int | None
-    mode: str | None
-    warnings: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class HostStatus:
-    name: str
-    alias: str
-    master_pid: int | None
-    local_port: int
-    port_answers: bool
-    server: str  # running | stopped | unknown
-    server_pid: int | None
-    server_uptime_s: int | None
-    mode: str | None
-    url: str | None
-    wanted: bool
-    detail: str | None = None
-    job: JobInfo | None = None  # Slurm hosts only
-    # What `jssh watch` last did for this host (see watchdog.last_action), or None.
-    watchdog: dict[str, object] | None = None
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "name": self.name,
-            "alias": self.alias,
-            "master": {"running": self.master_pid is not None, "pid": self.master_pid},
-            "local_port": self.local_port,
-            "local_port_answers": self.port_answers,
-            "server": {
-                "state": self.server,
-                "pid": self.server_pid,
-                "uptime_seconds": self.server_uptime_s,
-                "mode": self.mode,
-            },
-            "url": self.url,
-            "wanted_up": self.wanted,
-            "detail": self.detail,
-            "job": self.job.to_json() if self.job else None,
-            "watchdog": self.watchdog,
-        }
-
-
-@dataclass(frozen=True)
-class JobInfo:
-    """A Slurm host's job, as `squeue` (or `scontrol` once it ended) describes it."""
-
-    job_id: str
-    state: str  # PENDING, RUNNING, ... or GONE when Slurm no longer knows it
-    node: str | None = None
-    time_left: str | None = None  # as Slurm prints it: 3:59:12, 1-00:00:00, UNLIMITED
-    reason: str | None = None
-    elapsed: str | None = None  # time used, as Slurm prints it
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "id": self.job_id,
-            "state": self.state,
-            "node": self.node,
-            "time_left": self.time_left,
-            "reason": self.reason,
-            "elapsed": self.elapsed,
-        }
 
 
 class Jupyter:
@@ -164,8 +94,8 @@ class Jupyter:
         """When ssh fails, first rule out that it never saw jssh's block at all: an
         Include line moved below a Host/Match line is silently conditional, and ssh then
         reports some unrelated-looking failure ("cannot resolve NAME-jupyter")."""
-        from jssh.sshconfig import include_problems
-        from jssh.store import Store
+        from jssh.config.sshconfig import include_problems
+        from jssh.config.store import Store
 
         try:
             problems = include_problems(
@@ -322,17 +252,17 @@ class Jupyter:
         master = self.ssh.master_pid(record.alias)
         answers = ports.answers(record.local_port)
         token = self._local_token()
-        server, pid, uptime, mode, detail = "unknown", None, None, None, None
+        server, pid, uptime, mode, detail = ServerState.UNKNOWN, None, None, None, None
         if master is not None and ask_remote:
             try:
                 result = self.ssh.run_script(record.alias, remote.status_script(record), timeout=20)
                 reply = remote.parse_reply(result.stdout, result.returncode)
                 if reply.get("RUNNING"):
-                    server, pid = "running", _int(reply.get("RUNNING"))
+                    server, pid = ServerState.RUNNING, _int(reply.get("RUNNING"))
                     uptime, mode = _uptime(reply.get("UPTIME")), reply.get("MODE")
                     token = reply.get("TOKEN") or token
                 elif reply.get("STOPPED") is not None:
-                    server = "stopped"
+                    server = ServerState.STOPPED
                 else:
                     detail = last_line(result.stderr)
             except JsshError as exc:
@@ -349,7 +279,7 @@ class Jupyter:
             server_pid=pid,
             server_uptime_s=uptime,
             mode=mode,
-            url=record.url(token) if token and server != "stopped" else None,
+            url=record.url(token) if token and server != ServerState.STOPPED else None,
             wanted=self.paths.wanted_marker(record.name).exists(),
             detail=detail,
             watchdog=_watchdog_action(self.paths, record.name),
@@ -451,6 +381,4 @@ def _uptime(text: str | None) -> int | None:
 
 
 def _watchdog_action(paths: Paths, name: str) -> dict[str, object] | None:
-    from jssh.watchdog import last_action  # small, but only `status` needs it
-
-    return last_action(paths, name)
+    return watchstatus.last_action(paths, name)

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from jssh import mux, ports
+from jssh import ports
 from jssh.errors import BusyError
 from jssh.hosts import HostRecord
+from jssh.ssh import mux
 
 
 class ForeignListener(BusyError):

@@ -227,7 +227,7 @@ def uninstall(service: Service, *, disable: bool = True) -> list[str]:
 
 
 def status(service: Service, paths: Paths) -> list[str]:
-    from jssh.watchdog import running_pid
+    from jssh.watchstatus import running_pid
 
     installed = service.path.exists()
     lines = [f"unit: {service.path} ({'installed' if installed else 'not installed'})"]

@@ -40,18 +40,16 @@ from typing import TextIO
 from jssh import fsutil, ports, remote
 from jssh.errors import JsshError, RemoteError, UsageError, WaitTimeout
 from jssh.hosts import HostRecord
-from jssh.jupyter import (
+from jssh.paths import Paths
+from jssh.session.workstation import (
     DEFAULT_WAIT,
-    HostStatus,
-    JobInfo,
     Jupyter,
-    UpResult,
     _uptime,
     _watchdog_action,
     reply_error,
 )
-from jssh.paths import Paths
 from jssh.ssh import Ssh, last_line
+from jssh.states import JOB_GONE, HostStatus, JobInfo, ServerState, UpResult
 
 __all__ = ["DEFAULT_QUEUE_WAIT", "SlurmJupyter", "job_alive", "sbatch_words"]
 
@@ -62,7 +60,6 @@ ACTIVE_STATES = frozenset(
     {"PENDING", "CONFIGURING", "RUNNING", "SUSPENDED", "REQUEUED", "REQUEUE_HOLD",
      "REQUEUE_FED", "RESIZING", "SIGNALING", "STAGE_OUT", "RESV_DEL_HOLD"}
 )  # fmt: skip
-GONE = "GONE"  # our state for a job Slurm no longer knows
 # A node name as squeue prints it, before it goes into an ssh config as a HostName.
 _NODE_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,252}$")
 
@@ -516,7 +513,7 @@ class SlurmJupyter(Jupyter):
         answers = ports.answers(record.local_port)
         token = self._local_token()
         saved = self._saved_job().get("job_id")
-        server, uptime, detail = "unknown", None, None
+        server, uptime, detail = ServerState.UNKNOWN, None, None
         job: JobInfo | None = None
         if login is not None and ask_remote:
             try:
@@ -527,7 +524,7 @@ class SlurmJupyter(Jupyter):
                     ended = self._query(saved)
                     final = ended.final or {}
                     job = ended.first() or JobInfo(
-                        saved, final.get("JobState") or GONE, reason=final.get("Reason")
+                        saved, final.get("JobState") or JOB_GONE, reason=final.get("Reason")
                     )
             except JsshError as exc:
                 detail = exc.message
@@ -535,11 +532,11 @@ class SlurmJupyter(Jupyter):
             detail = f"no connection to {record.name}'s login node (run `jssh up {record.name}`)"
         if job is not None:
             if job.state in ACTIVE_STATES:
-                server = "queued" if job.state == "PENDING" else "unknown"
+                server = ServerState.QUEUED if job.state == "PENDING" else ServerState.UNKNOWN
                 if job.state == "RUNNING":
                     uptime = _uptime(job.elapsed)
                     running = token is not None and self._api_status(token) == 200
-                    server = "running" if running else "unknown"
+                    server = ServerState.RUNNING if running else ServerState.UNKNOWN
                     if not running:
                         fix = "" if node_master else f" (no tunnel: run `jssh up {record.name}`)"
                         detail = (
@@ -547,15 +544,15 @@ class SlurmJupyter(Jupyter):
                             f" answer through the tunnel{fix}"
                         )
             else:
-                server = "stopped"
-                how = "" if job.state == GONE else f" ({job.state})"
+                server = ServerState.STOPPED
+                how = "" if job.state == JOB_GONE else f" ({job.state})"
                 when = " while the tunnel was up" if node_master or answers else ""
                 detail = (
                     f"Slurm job {job.job_id} ended{how}{when}; run `jssh up {record.name}` to"
                     " start a new one"
                 )
         elif login is not None and ask_remote and detail is None:
-            server = "stopped"
+            server = ServerState.STOPPED
         active = job is not None and job.state in ACTIVE_STATES
         return HostStatus(
             name=record.name,
@@ -687,7 +684,7 @@ class SlurmJupyter(Jupyter):
 
     def _set_node(self, node: str | None) -> None:
         """Record the job's node: the store rewrites `Host NAME-jupyter-node` from it."""
-        from jssh.store import Store
+        from jssh.config.store import Store
 
         with Store(self.paths).transaction() as registry:
             current = registry.hosts.get(self.record.name)

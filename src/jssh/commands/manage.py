@@ -13,12 +13,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from jssh import fsutil, ports
-from jssh.errors import ConfigError, UsageError
-from jssh.hosts import APPS, NODE_SUFFIX, Endpoint, HostRecord, Launch
-from jssh.names import alias_for, default_name, parse_target, validate_name
-from jssh.paths import Paths
-from jssh.ssh import Settings, Ssh
-from jssh.sshconfig import (
+from jssh.config.keywords import spelled
+from jssh.config.sshconfig import (
     ALWAYS_CARRIED,
     JSSH_KEYWORDS,
     NOT_CARRIED,
@@ -26,7 +22,12 @@ from jssh.sshconfig import (
     render_managed,
     user_aliases,
 )
-from jssh.store import Store
+from jssh.config.store import Store
+from jssh.errors import ConfigError, UsageError
+from jssh.hosts import APPS, NODE_SUFFIX, Endpoint, HostRecord, Launch
+from jssh.names import alias_for, default_name, parse_target, validate_name
+from jssh.paths import Paths
+from jssh.ssh import Settings, Ssh
 
 # The socket path limit is 108 bytes (Linux) / 104 (macOS) with the NUL, and the
 # master first binds `<path>.<16 random chars>`: so 86 is what a ControlPath may use.
@@ -198,8 +199,6 @@ def carry_settings(
     resolved: Settings, defaults: Settings
 ) -> tuple[list[tuple[str, str]], list[str]]:
     """The (Keyword, value) pairs NAME-jupyter needs to reach HOST as `ssh HOST` does."""
-    import sshconf
-
     carried: list[tuple[str, str]] = []
     notes: list[str] = []
     for key, values in resolved.items():
@@ -208,19 +207,17 @@ def carry_settings(
                 notes.append(f"not carried from HOST: {key} {' '.join(values)} (would clash)")
             continue
         if key in ALWAYS_CARRIED or values != defaults.get(key):
-            keyword = sshconf._remap_key(key)  # OpenSSH's own spelling, e.g. ProxyJump
+            keyword = spelled(key)  # OpenSSH's own spelling, e.g. ProxyJump
             carried.extend((keyword, value) for value in values)
     return carried, notes
 
 
 def _differences(resolved: Settings, probed: Settings) -> list[tuple[str, str]]:
-    import sshconf
-
     extra: list[tuple[str, str]] = []
     for key in sorted(set(resolved) | set(probed)):
         if key in NOT_CARRIED or key in JSSH_KEYWORDS or resolved.get(key) == probed.get(key):
             continue
-        keyword = sshconf._remap_key(key)
+        keyword = spelled(key)
         if key in resolved:
             extra.extend((keyword, value) for value in resolved[key])
         elif key in _NONE_ABLE:

@@ -56,8 +56,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from jssh import fsutil
-from jssh.errors import BusyError, ConfigError, JsshError, WaitTimeout
+from jssh import fsutil, watchstatus
+from jssh.errors import ConfigError, JsshError, WaitTimeout
 from jssh.paths import Paths
 from jssh.ssh import BatchStart, Ssh
 
@@ -66,7 +66,7 @@ if TYPE_CHECKING:
 
     from jssh.hosts import HostRecord
 
-__all__ = ["Watchdog", "last_action", "running_pid"]
+__all__ = ["Watchdog"]
 
 # A respawn's ssh gives up connecting after this many seconds. Short, so an attempt
 # that began while the link was down is not left sitting in the kernel's SYN backoff;
@@ -121,63 +121,6 @@ _IFINFOMSG = struct.Struct("=BxHiII")
 class _Fileno(Protocol):
     def fileno(self) -> int: ...
     def close(self) -> None: ...
-
-
-# -- one watchdog at a time -------------------------------------------------------------
-def _read_pid(fd: int) -> int | None:
-    try:
-        return int(os.pread(fd, 32, 0).decode().strip() or "0") or None
-    except (OSError, ValueError):
-        return None
-
-
-def acquire_lock(paths: Paths) -> int:
-    """Take the watchdog's flock (held until the process ends) and write our pid into it."""
-    fsutil.ensure_private_dir(paths.state_dir)
-    fd = os.open(paths.watchdog_pid, os.O_RDWR | os.O_CREAT, fsutil.PRIVATE_FILE)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = _read_pid(fd)
-        os.close(fd)
-        raise BusyError(
-            f"a watchdog is already running{f' (pid {holder})' if holder else ''}"
-            f" for {paths.state_dir}",
-            hint="one watchdog looks after every host; stop that one first"
-            f"{f' (kill {holder})' if holder else ''} if you want to start another",
-        ) from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-    return fd
-
-
-def running_pid(paths: Paths) -> int | None:
-    """The pid of the running watchdog for these paths, or None (its flock tells)."""
-    try:
-        fd = os.open(paths.watchdog_pid, os.O_RDONLY)
-    except OSError:
-        return None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return _read_pid(fd) or -1
-        return None
-    finally:
-        os.close(fd)  # also drops the shared lock, if we got it
-
-
-def last_action(paths: Paths, name: str) -> dict[str, Any] | None:
-    """What the watchdog last did for NAME (for `jssh status`), or None."""
-    try:
-        data = json.loads(paths.watchdog_status(name).read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict):
-        return None
-    running = running_pid(paths)
-    data["watchdog_running"] = running is not None and running == data.get("watchdog_pid")
-    return data
 
 
 # -- process exit notification ------------------------------------------------------------
@@ -411,7 +354,7 @@ class Watchdog:
     # -- the loop ---------------------------------------------------------------------------
     def run(self) -> int:
         """Watch until SIGTERM or SIGINT; returns 0 after a clean stop."""
-        lock_fd = acquire_lock(self.paths)
+        lock_fd = watchstatus.acquire_lock(self.paths)
         previous: dict[int, Any] = {}
         old_wakeup = -1
         try:
@@ -645,7 +588,7 @@ class Watchdog:
         return self.paths.wanted_marker(host.name).exists()
 
     def _load_hosts(self, *, initial: bool = False, why: str = "watchdog started") -> None:
-        from jssh.store import Store
+        from jssh.config.store import Store
 
         try:
             registry = Store(self.paths).load()
@@ -940,7 +883,7 @@ class Watchdog:
         """Which master a Slurm host's respawn starts: the login node's first, then the
         node's once the job is known to run. None: nothing to start (a master appeared,
         or the job ended)."""
-        from jssh.slurm import job_alive  # only Slurm hosts need it
+        from jssh.session.slurm import job_alive  # only Slurm hosts need it
 
         record = host.record
         try:
@@ -968,14 +911,15 @@ class Watchdog:
 
     def _job_ended(self, host: _Host) -> None:
         """A Slurm host's job is gone: say so once, close its masters, leave it alone."""
-        from jssh.slurm import GONE, SlurmJupyter
+        from jssh.session.slurm import SlurmJupyter
+        from jssh.states import JOB_GONE
 
         name, record = host.name, host.record
         job = None
         with contextlib.suppress(JsshError):
             job = SlurmJupyter(self.paths, self.ssh, record).status().job
         which = f"Slurm job {job.job_id}" if job else "its Slurm job"
-        how = f" ({job.state})" if job and job.state != GONE else ""
+        how = f" ({job.state})" if job and job.state != JOB_GONE else ""
         when = " while the tunnel was up" if host.had_master else ""
         for alias in (record.node_alias, record.alias):
             with contextlib.suppress(JsshError):
@@ -1040,7 +984,8 @@ class Watchdog:
             return
         error = attempt.failure()
         reason = error.message if rc != 0 else "ssh exited but no master runs"
-        if _needs_user(reason):
+        kind = error.kind if rc != 0 else None
+        if kind is not None and kind.needs_user:
             host.state = NEEDS_USER
             self._stop_probe(host)
             self._event(
@@ -1050,7 +995,9 @@ class Watchdog:
                 f" run `jssh up {host.name}` in a terminal",
             )
             return
-        self._retry_later(host, f"respawn failed: {reason}", reachability=_unreachable(reason))
+        self._retry_later(
+            host, f"respawn failed: {reason}", reachability=kind is not None and kind.network
+        )
 
     def _retry_later(self, host: _Host, what: str, *, reachability: bool = False) -> None:
         host.failures += 1
@@ -1250,12 +1197,3 @@ def _master_by_title(control_path: str) -> psutil.Process | None:
         if control_path in title and "[mux]" in title:
             return proc
     return None
-
-
-def _needs_user(reason: str) -> bool:
-    return "authentication" in reason or "host key" in reason
-
-
-def _unreachable(reason: str) -> bool:
-    words = ("unreachable", "timed out", "refused", "closed the connection", "no route")
-    return any(word in reason for word in words)

@@ -1,0 +1,1 @@
+"""The commands that are more than one call: add/remove (manage), doctor, service."""
