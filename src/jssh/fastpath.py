@@ -39,27 +39,22 @@ def warm_up(argv: list[str]) -> tuple[str, str] | None:
 
 
 def _url_if_serving(name: str, ssh_config: str | None, state_dir: str | None) -> str | None:
-    from jssh import probe
     from jssh.config.store import Store
     from jssh.errors import JsshError
     from jssh.paths import Paths
-    from jssh.session.owner import TunnelOwner
+    from jssh.session.files import HostFiles
+    from jssh.session.warm import serving_url
 
     try:
         paths = Paths.build(
             Path(ssh_config) if ssh_config else None, Path(state_dir) if state_dir else None
         )
         record = Store(paths).load().hosts.get(name)
-        if record is None or record.slurm or not paths.wanted_marker(name).exists():
+        files = HostFiles(paths, name)
+        if record is None or not files.wanted:
             return None
-        token = paths.token_file(name).read_text().strip()
-        # The same proof as the full path: the token goes only to our own master.
-        status = token and probe.http_status(
-            record.local_port,
-            token=token,
-            owner_proven=TunnelOwner.of(record).proven,
-            timeout=2.0,
-        )
-    except (JsshError, OSError, UnicodeDecodeError):  # the full CLI reports or repairs it
+        # The very check the full `up` makes first: a token, our tunnel, a 200.
+        url = serving_url(record, files.token(), timeout=2.0)
+    except (JsshError, OSError):  # the full CLI reports or repairs it
         return None
-    return record.url(token) if status == 200 else None
+    return url

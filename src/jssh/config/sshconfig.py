@@ -150,9 +150,10 @@ def insert_include(user_text: str, include: str) -> str:
             index = i
             break
     else:
-        # Only comments (or nothing): go after them, keeping the file's own end.
+        # Only comments (or nothing): go after them, unless the file has no final
+        # newline: then on top, so that removing our lines gives back the very bytes.
         if lines and not lines[-1].endswith("\n"):
-            return user_text + "\n" + include
+            return include + user_text
     return "".join(lines[:index]) + include + "".join(lines[index:])
 
 

@@ -28,40 +28,48 @@ Remote layout (shared home), per host NAME, beside what remote.py keeps there:
 from __future__ import annotations
 
 import contextlib
-import json
-import re
 import shlex
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TextIO
 
-from jssh import fsutil, ports, remote
-from jssh.errors import JsshError, RemoteError, UsageError, WaitTimeout
+from jssh import ports, remote, watchstatus
+from jssh.errors import JsshError, RemoteError, WaitTimeout
+from jssh.failures import SshFailure
 from jssh.hosts import HostRecord
 from jssh.paths import Paths
-from jssh.session.workstation import (
-    DEFAULT_WAIT,
-    Jupyter,
-    _uptime,
-    _watchdog_action,
-    reply_error,
+from jssh.session import session_for
+from jssh.session.lifecycle import HostParts, Session
+from jssh.session.replies import parse_uptime
+from jssh.session.slurm_jobs import (
+    ACTIVE_STATES,
+    JOB_NAME_PREFIX,
+    NODE_RE,
+    JobEnded,
+    Jobs,
+    QueueTimeout,
+    clock,
+    isatty,
+    login_node_failure,
+    parse_jobs,
+    sbatch_words,
+    scontrol_fields,
 )
-from jssh.ssh import Ssh, last_line
+from jssh.ssh import Ssh
 from jssh.states import JOB_GONE, HostStatus, JobInfo, ServerState, UpResult
 
-__all__ = ["DEFAULT_QUEUE_WAIT", "SlurmJupyter", "job_alive", "sbatch_words"]
+__all__ = [
+    "DEFAULT_QUEUE_WAIT",
+    "JobEnded",
+    "QueueTimeout",
+    "SlurmBackend",
+    "SlurmJupyter",
+    "job_alive",
+    "sbatch_words",
+]
 
 DEFAULT_QUEUE_WAIT = 300.0  # seconds `up` waits for a PENDING job to start
-JOB_NAME_PREFIX = "jssh-"
-# Slurm states in which the job still is, or will be, running Jupyter.
-ACTIVE_STATES = frozenset(
-    {"PENDING", "CONFIGURING", "RUNNING", "SUSPENDED", "REQUEUED", "REQUEUE_HOLD",
-     "REQUEUE_FED", "RESIZING", "SIGNALING", "STAGE_OUT", "RESV_DEL_HOLD"}
-)  # fmt: skip
-# A node name as squeue prints it, before it goes into an ssh config as a HostName.
-_NODE_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,252}$")
 
 # Shell for the login node. Values come from Python through remote._assign-style
 # quoted assignments (see _vars); everything computed here is quoted with shq.
@@ -200,88 +208,57 @@ exit 0
 """
 
 
-class QueueTimeout(WaitTimeout):
-    """The job is still queued when `--wait` runs out (it stays queued)."""
-
-
-class JobEnded(RemoteError):
-    """The job ended (failed, was cancelled, ran out of time) before Jupyter answered."""
-
-
-@dataclass(frozen=True)
-class _Jobs:
-    """What a query script said: the jobs squeue listed, and the final word on one."""
-
-    jobs: list[JobInfo]
-    final: dict[str, str] | None  # scontrol's key=value for a job squeue no longer lists
-    node: str | None
-
-    def first(self) -> JobInfo | None:
-        return self.jobs[0] if self.jobs else None
-
-
-class SlurmJupyter(Jupyter):
-    """Jupyter in a Slurm job on NAME's cluster; the same surface as `Jupyter`."""
+class SlurmBackend:
+    """Jupyter in a Slurm job on NAME's cluster, reached through the node's own master."""
 
     def __init__(
         self,
-        paths: Paths,
-        ssh: Ssh,
-        record: HostRecord,
-        say: Callable[[str], None] | None = None,
+        parts: HostParts,
         *,
         queue_wait: float | None = None,
         progress: TextIO | None = None,
     ) -> None:
-        super().__init__(paths, ssh, record, say)
+        self.parts = parts
+        self.paths, self.ssh = parts.paths, parts.ssh
+        self.files, self.tunnel, self.say = parts.files, parts.tunnel, parts.say
         self.queue_wait = DEFAULT_QUEUE_WAIT if queue_wait is None else queue_wait
         self.progress = progress or sys.stderr
+        self._job_id: str | None = None  # the job this `up` found or submitted
+
+    @property
+    def record(self) -> HostRecord:
+        return self.parts.record
 
     # -- up ------------------------------------------------------------------------
-    def up(
-        self, *, interactive: bool, wait: float = DEFAULT_WAIT, use_tmux: bool = True
-    ) -> UpResult:
-        """Find or submit the job, wait for it (bounded), tunnel to its node, give the URL.
+    def lock_timeout(self, wait: float) -> float:
+        return wait + self.queue_wait
+
+    def keeps_login_after(self, failure: BaseException) -> bool:
+        # While the job lives on (queued, or running without our tunnel), keep the way
+        # to it open for `status` and `down`; else leave nothing behind.
+        return self._job_id is not None and not isinstance(failure, JobEnded)
+
+    def bring_up(self, *, interactive: bool, wait: float, use_tmux: bool) -> UpResult:
+        """Find or submit the job, wait for it (bounded), tunnel to its node.
 
         `wait` bounds Jupyter's start once the job runs; `queue_wait` (constructor)
         bounds the time in the queue. `use_tmux` does not apply: Slurm runs Jupyter.
         """
         record = self.record
         words = sbatch_words(record)
-        state_dir = self.paths.host_state_dir(record.name)
-        fsutil.ensure_private_dir(state_dir, private_from=self.paths.state_dir)
-        lock_wait = wait + self.queue_wait
-        with fsutil.exclusive_lock(state_dir / ".lock", f"{record.name}'s tunnel", lock_wait):
-            token = self._local_token()
-            if token and self._api_status(token) == 200:
-                self._want(True)
-                return UpResult(record.url(token), reused=True, server_pid=None, mode=None)
-            started_login = False
-            if self.ssh.master_pid(record.alias) is None:
-                self._start_master(interactive)
-                started_login = True
-            job_id: str | None = None
-            try:
-                job_id, token, reused = self._find_or_submit(words)
-                self._save_job(job_id, None)
-                job = self._wait_until_running(job_id)
-                self.say(f"{record.name}: Slurm job {job_id} runs on {job.node}")
-                self._wait_until_ready(job, wait)
-                node = job.node or ""
-                self._save_job(job_id, node)
-                self._save_token(token)
-                self._tunnel_to(node, job_id, interactive)
-                self._wait_for_http(token, wait=min(wait, 30))
-            except BaseException as exc:
-                # While the job lives on (queued, or running without our tunnel), keep
-                # the way to it open for `status` and `down`; else leave nothing behind.
-                job_lives = job_id is not None and not isinstance(exc, JobEnded)
-                if started_login and not job_lives:
-                    self.ssh.stop_master(record.alias)
-                raise
-            self._want(True)
-            mode = f"Slurm job {job_id} on {node}"
-            return UpResult(record.url(token), reused, None, mode)
+        self._job_id = None
+        job_id, token, reused = self._find_or_submit(words)
+        self._job_id = job_id
+        self.files.save_job(job_id, None)
+        job = self._wait_until_running(job_id)
+        self.say(f"{record.name}: Slurm job {job_id} runs on {job.node}")
+        self._wait_until_ready(job, wait)
+        node = job.node or ""
+        self.files.save_job(job_id, node)
+        self.files.save_token(token)
+        self._tunnel_to(node, job_id, interactive)
+        self.tunnel.wait_for_http(token, wait=min(wait, 30))
+        return UpResult(self.record.url(token), reused, None, f"Slurm job {job_id} on {node}")
 
     def _find_or_submit(self, words: list[str]) -> tuple[str, str, bool]:
         """(job id, token, reused): our pending/running job, or a new one."""
@@ -304,7 +281,7 @@ class SlurmJupyter(Jupyter):
                 self.say(f"warning: {value}")
         existing = reply.get("EXISTING")
         if existing:
-            token = reply.get("TOKEN") or self._local_token()
+            token = reply.get("TOKEN") or self.files.token()
             if not token:
                 raise RemoteError(
                     f"Slurm job {existing} for {record.name} runs, but its token is unknown",
@@ -316,7 +293,7 @@ class SlurmJupyter(Jupyter):
         if submitted:
             self.say(f"{record.name}: submitted Slurm job {submitted}")
             return submitted, new_token, False
-        raise self._failure(reply, result.stderr)
+        raise login_node_failure(self.record, reply, result.stderr)
 
     def _wait_until_running(self, job_id: str) -> JobInfo:
         """Poll squeue until the job runs, bounded by queue_wait. While it waits, one
@@ -324,7 +301,7 @@ class SlurmJupyter(Jupyter):
         terminal, one line per change of state or reason otherwise."""
         name = self.record.name
         started = time.monotonic()
-        tty = _isatty(self.progress)
+        tty = isatty(self.progress)
         shown = ""
         delay = 0.1
         try:
@@ -333,7 +310,7 @@ class SlurmJupyter(Jupyter):
                 job = jobs.first()
                 if job is not None and job.state == "RUNNING":
                     node = jobs.node or job.node or ""
-                    if not _NODE_RE.match(node):
+                    if not NODE_RE.match(node):
                         raise RemoteError(
                             f"Slurm job {job_id} runs on {node!r}, which jssh can't use as a"
                             " host name"
@@ -344,7 +321,7 @@ class SlurmJupyter(Jupyter):
                 elapsed = time.monotonic() - started
                 reason = job.reason or "not scheduled yet"
                 why = f"{job.state.lower()} ({reason})"
-                line = f"{name}: Slurm job {job_id} {why}, waited {_clock(elapsed)}"
+                line = f"{name}: Slurm job {job_id} {why}, waited {clock(elapsed)}"
                 if tty:
                     self.progress.write(f"\r\x1b[K{line}")
                     self.progress.flush()
@@ -391,7 +368,7 @@ class SlurmJupyter(Jupyter):
         if reply.get("READY") is not None:
             return
         if reply.get("ENDED") is not None:
-            final = _scontrol_fields(reply.get("FINAL") or "")
+            final = scontrol_fields(reply.get("FINAL") or "")
             raise self._ended_error(job.job_id, None, final, reply.log_tail)
         if reply.get("TIMEOUT") is not None:
             raise WaitTimeout(
@@ -401,7 +378,7 @@ class SlurmJupyter(Jupyter):
                 f" {record.name}` again reuses it, `jssh down {record.name}` cancels it",
                 details=reply.log_tail or "(the job's output is empty)",
             )
-        raise self._failure(reply, result.stderr)
+        raise login_node_failure(self.record, reply, result.stderr)
 
     def _tunnel_to(self, node: str, job_id: str, interactive: bool) -> None:
         """Point `Host NAME-jupyter-node` at `node` and make sure its master runs."""
@@ -410,17 +387,17 @@ class SlurmJupyter(Jupyter):
             if record.slurm_node is not None:
                 self.ssh.stop_master(record.node_alias)  # a tunnel to an old job's node
             self._set_node(node)
-        elif self.ssh.master_pid(record.node_alias) is not None:
+        elif self.tunnel.master_pid(record.node_alias) is not None:
             return
         try:
-            self._start_master(
-                interactive,
+            self.tunnel.start_master(
+                interactive=interactive,
                 alias=record.node_alias,
                 log_path=self.paths.node_master_log(record.name),
             )
         except JsshError as exc:
             hint = exc.hint
-            if "host key" in exc.message:
+            if exc.kind in (SshFailure.HOST_KEY_UNKNOWN, SshFailure.HOST_KEY_CHANGED):
                 # Mostly a node this laptop has never seen, rather than a changed key.
                 hint = (
                     f"your known_hosts needs the host key of node {node}: clusters often"
@@ -433,48 +410,27 @@ class SlurmJupyter(Jupyter):
                 + f"the job keeps running: `jssh up {record.name}` again reuses it,"
                 f" `jssh down {record.name}` cancels it",
                 details=exc.details,
+                kind=exc.kind,
             ) from None
 
-    def reconnect(self, *, interactive: bool = False) -> bool:
-        """Bring back the masters of a running job's tunnel (login node, then node).
-
-        For the watchdog: submits nothing. False when there is no node to go to.
-        """
-        record = self.record
-        if not record.slurm_node:
-            return False
-        if self.ssh.master_pid(record.alias) is None:
-            self._start_master(interactive)
-        if self.ssh.master_pid(record.node_alias) is None:
-            self._start_master(
-                interactive,
-                alias=record.node_alias,
-                log_path=self.paths.node_master_log(record.name),
-            )
-        return True
-
     # -- down ------------------------------------------------------------------------
-    def down(self, *, keep_server: bool) -> list[str]:
+    def take_down(self, *, keep_server: bool) -> list[str]:
         """Cancel the job (unless kept) and close both masters. Returns what was done."""
         record = self.record
         done: list[str] = []
-        self._want(False)
-        node_master = self.ssh.master_pid(record.node_alias) if record.slurm_node else None
+        node_master = self.tunnel.master_pid(record.node_alias) if record.slurm_node else None
         if not keep_server:
-            token = self._local_token()
-            if node_master and token and self._shutdown_via_api(token):
+            token = self.files.token()
+            if node_master and token and self.tunnel.shutdown_server(token):
                 done.append("asked Jupyter to shut down (kernels closed cleanly)")
             done.append(self._cancel())
-            with contextlib.suppress(FileNotFoundError):
-                self.paths.token_file(record.name).unlink()
-            with contextlib.suppress(FileNotFoundError):
-                self.paths.slurm_job_file(record.name).unlink()
-        if node_master is not None and self.ssh.stop_master(record.node_alias):
+            self.files.forget_job()
+        if node_master is not None and self.tunnel.stop(record.node_alias):
             done.append(f"closed the tunnel to node {record.slurm_node} (pid {node_master})")
         if record.slurm_node is not None and not keep_server:
             self._set_node(None)
-        login = self.ssh.master_pid(record.alias)
-        if login is not None and self.ssh.stop_master(record.alias):
+        login = self.tunnel.master_pid()
+        if login is not None and self.tunnel.stop():
             done.append(f"closed the connection to the login node (pid {login})")
         if node_master is None and login is None:
             done.append("no tunnel was open")
@@ -484,7 +440,7 @@ class SlurmJupyter(Jupyter):
         record = self.record
         script = (
             remote.prelude(record, lock=True)
-            + self._vars(JOBID=self._saved_job().get("job_id") or "")
+            + self._vars(JOBID=self.files.saved_job().get("job_id") or "")
             + _SLURM_HELPERS
             + _CANCEL
         )
@@ -508,11 +464,11 @@ class SlurmJupyter(Jupyter):
     # -- status / logs -----------------------------------------------------------------
     def status(self, *, ask_remote: bool = True) -> HostStatus:
         record = self.record
-        node_master = self.ssh.master_pid(record.node_alias) if record.slurm_node else None
-        login = self.ssh.master_pid(record.alias)
+        node_master = self.tunnel.master_pid(record.node_alias) if record.slurm_node else None
+        login = self.tunnel.master_pid()
         answers = ports.answers(record.local_port)
-        token = self._local_token()
-        saved = self._saved_job().get("job_id")
+        token = self.files.token()
+        saved = self.files.saved_job().get("job_id")
         server, uptime, detail = ServerState.UNKNOWN, None, None
         job: JobInfo | None = None
         if login is not None and ask_remote:
@@ -534,8 +490,8 @@ class SlurmJupyter(Jupyter):
             if job.state in ACTIVE_STATES:
                 server = ServerState.QUEUED if job.state == "PENDING" else ServerState.UNKNOWN
                 if job.state == "RUNNING":
-                    uptime = _uptime(job.elapsed)
-                    running = token is not None and self._api_status(token) == 200
+                    uptime = parse_uptime(job.elapsed)
+                    running = token is not None and self.tunnel.http_status(token) == 200
                     server = ServerState.RUNNING if running else ServerState.UNKNOWN
                     if not running:
                         fix = "" if node_master else f" (no tunnel: run `jssh up {record.name}`)"
@@ -565,15 +521,15 @@ class SlurmJupyter(Jupyter):
             server_uptime_s=uptime,
             mode="slurm",
             url=record.url(token) if token and (active or job is None) else None,
-            wanted=self.paths.wanted_marker(record.name).exists(),
+            wanted=self.files.wanted,
             detail=detail,
             job=job,
-            watchdog=_watchdog_action(self.paths, record.name),
+            watchdog=watchstatus.last_action(self.paths, record.name),
         )
 
-    def job(self) -> JobInfo | None:
+    def current_job(self) -> JobInfo | None:
         """This host's job as Slurm sees it now (None: no job of ours is queued or running)."""
-        job_id = self._saved_job().get("job_id")
+        job_id = self.files.saved_job().get("job_id")
         jobs = self._query(job_id or None)
         found = jobs.first()
         if found is None or found.state not in ACTIVE_STATES:
@@ -594,7 +550,7 @@ class SlurmJupyter(Jupyter):
             for key, value in {"JOBNAME": job_name, "JOBID": "", **values}.items()
         )
 
-    def _query(self, job_id: str | None) -> _Jobs:
+    def _query(self, job_id: str | None) -> Jobs:
         record = self.record
         script = (
             remote.prelude(record, lock=False)
@@ -605,21 +561,8 @@ class SlurmJupyter(Jupyter):
         result = self.ssh.run_script(record.alias, script, timeout=30)
         if result.returncode != 0:
             reply = remote.parse_reply(result.stdout, result.returncode)
-            raise self._failure(reply, result.stderr)
-        jobs: list[JobInfo] = []
-        final: dict[str, str] | None = None
-        node: str | None = None
-        for line in result.stdout.splitlines():
-            key, _, value = line.partition(" ")
-            if key == "JOB":
-                jobs.append(_job_from(value))
-            elif key == "FINAL":
-                final = _scontrol_fields(value)
-            elif key == "NODE" and value and node is None:
-                node = value
-        if node and jobs and jobs[0].state == "RUNNING":
-            jobs[0] = replace(jobs[0], node=node)
-        return _Jobs(jobs, final, node)
+            raise login_node_failure(self.record, reply, result.stderr)
+        return parse_jobs(result.stdout)
 
     def _ended_error(
         self, job_id: str, job: JobInfo | None, final: dict[str, str] | None, tail: str
@@ -640,8 +583,7 @@ class SlurmJupyter(Jupyter):
         )
         if not tail:
             tail = self._output_tail()
-        with contextlib.suppress(FileNotFoundError):
-            self.paths.slurm_job_file(name).unlink()
+        self.files.forget_job()
         return JobEnded(
             f"Slurm job {job_id} for {name} ended as it started ({how}); the end of its"
             f" output (all of it: `jssh logs {name}`):",
@@ -654,34 +596,6 @@ class SlurmJupyter(Jupyter):
             return self.ssh.run(self.record.alias, argv, timeout=20).stdout.rstrip()
         return ""
 
-    def _failure(self, reply: remote.Reply, stderr: str) -> JsshError:
-        record = self.record
-        name = record.name
-        if reply.get("SBATCHFAIL") is not None:
-            # Slurm's own words: its first error line, without the "sbatch: error: ".
-            words = [
-                re.sub(r"^sbatch:\s*(error:\s*)?", "", line.strip())
-                for line in reply.log_tail.splitlines()
-                if line.strip() and "error" in line.lower()
-            ] or [last_line(reply.log_tail)]
-            return RemoteError(
-                f"sbatch refused the job for {name}: {words[0]}",
-                hint=f"fix the sbatch arguments ({record.slurm!r}): `jssh add {record.target}"
-                f" --name {name} --slurm '...'`",
-                details=reply.log_tail.rstrip() if len(words) > 1 else None,
-            )
-        if reply.get("NOSLURM") is not None:
-            found = reply.get("NOSLURM") or ""
-            command, _, path = found.partition(" ")
-            return RemoteError(
-                f"{command} was not found on {name}'s login node ({path})",
-                hint="is it a Slurm cluster? If the Slurm commands come from a module,"
-                " load it in your shell's startup file there",
-            )
-        if reply.get("SQUEUEFAIL") is not None:
-            return RemoteError(f"squeue failed on {name}: {reply.get('SQUEUEFAIL')}")
-        return reply_error(record, reply, stderr, side="the login node")
-
     def _set_node(self, node: str | None) -> None:
         """Record the job's node: the store rewrites `Host NAME-jupyter-node` from it."""
         from jssh.config.store import Store
@@ -690,32 +604,7 @@ class SlurmJupyter(Jupyter):
             current = registry.hosts.get(self.record.name)
             if current is not None:
                 registry.hosts[self.record.name] = replace(current, slurm_node=node)
-        self.record = replace(self.record, slurm_node=node)
-
-    def _saved_job(self) -> dict[str, str]:
-        try:
-            data = json.loads(self.paths.slurm_job_file(self.record.name).read_text())
-        except (OSError, ValueError):
-            return {}
-        if not isinstance(data, dict):
-            return {}
-        return {k: str(v) for k, v in data.items() if v is not None}
-
-    def _save_job(self, job_id: str, node: str | None) -> None:
-        path = self.paths.slurm_job_file(self.record.name)
-        fsutil.atomic_write(path, json.dumps({"job_id": job_id, "node": node}) + "\n")
-
-
-def sbatch_words(record: HostRecord) -> list[str]:
-    """The user's `--slurm` arguments as words (checked before anything runs)."""
-    try:
-        return shlex.split(record.slurm or "")
-    except ValueError as exc:
-        raise UsageError(
-            f"the sbatch arguments of {record.name} ({record.slurm!r}) can't be split into"
-            f" words: {exc}",
-            hint=f"fix them: `jssh add {record.target} --name {record.name} --slurm '...'`",
-        ) from None
+        self.parts.record = replace(self.record, slurm_node=node)
 
 
 def job_alive(paths: Paths, ssh: Ssh, record: HostRecord) -> bool | None:
@@ -727,42 +616,16 @@ def job_alive(paths: Paths, ssh: Ssh, record: HostRecord) -> bool | None:
     if not record.slurm or ssh.master_pid(record.alias) is None:
         return None
     try:
-        return SlurmJupyter(paths, ssh, record).job() is not None
+        return SlurmBackend(HostParts(paths, ssh, record, say=_quiet)).current_job() is not None
     except JsshError:
         return None
 
 
-def _job_from(line: str) -> JobInfo:
-    fields = (line.split("|") + [""] * 6)[:6]
-    job_id, state, nodes, left, reason, used = (f.strip() for f in fields)
-    return JobInfo(
-        job_id=job_id,
-        state=state or "UNKNOWN",
-        node=nodes or None,
-        time_left=left or None,
-        reason=reason if reason and reason != "None" else None,
-        elapsed=used or None,
-    )
+def SlurmJupyter(paths: Paths, ssh: Ssh, record: HostRecord) -> Session:
+    """The session of a Slurm host (the watchdog's name for it, until it moves to
+    `session_for`)."""
+    return session_for(paths, ssh, record)
 
 
-def _scontrol_fields(text: str) -> dict[str, str]:
-    """`scontrol show job -o`'s Key=Value words (values here have no spaces)."""
-    fields: dict[str, str] = {}
-    for word in text.split():
-        key, sep, value = word.partition("=")
-        if sep and key not in fields:
-            fields[key] = value
-    return fields
-
-
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def _isatty(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
+def _quiet(line: str) -> None:
+    """Say nothing: the watchdog asks, and logs what it concludes itself."""

@@ -1,0 +1,63 @@
+"""jssh's command line: parse, call one function, render. No logic lives here.
+
+Every expected failure is a `JsshError`; `main()` catches it once and prints one line.
+The commands live in hosts, sessions and admin (registered on `app` in that order,
+which is the order of `jssh --help`).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import typer
+
+from jssh.cli.app import app
+from jssh.errors import ExitCode, JsshError
+
+# Importing these registers their commands on `app`, in this order: `jssh --help`'s.
+from jssh.cli import hosts, sessions, admin  # isort: skip
+
+__all__ = ["admin", "app", "hosts", "main", "sessions"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run jssh with ARGV (default: the process's own) and return its exit code.
+
+    Every expected failure is a JsshError, caught here once and printed as one line
+    (plus a hint and indented evidence). Nothing below calls sys.exit: `__main__` and
+    the console script do, so tests can run the CLI in process.
+    """
+    from jssh.fastpath import warm_up
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    warm = warm_up(args)
+    if warm is not None:
+        name, url = warm
+        print(f"{name}: reusing the running Jupyter server", file=sys.stderr)
+        print(url)
+        return 0
+    command = typer.main.get_command(app)
+    try:
+        # Standalone: click prints its own usage errors and turns every ending (Ctrl-C
+        # included: typer makes it 130) into SystemExit, which carries the code.
+        command.main(args=args, prog_name="jssh", standalone_mode=True)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except JsshError as exc:
+        _report(exc)
+        return int(exc.exit_code)
+    else:
+        code = 0
+    if code == ExitCode.INTERRUPTED:
+        print("jssh: interrupted", file=sys.stderr)
+    return code
+
+
+def _report(exc: JsshError) -> None:
+    """One line: what happened, and how to fix it. Then any evidence, indented."""
+    fix = f"; {exc.hint}" if exc.hint else ""
+    print(f"jssh: error: {exc.message}{fix}", file=sys.stderr)
+    if exc.details:
+        for line in exc.details.rstrip().splitlines():
+            print(f"    {line}", file=sys.stderr)

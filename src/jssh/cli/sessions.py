@@ -1,0 +1,122 @@
+"""Commands for a host's Jupyter: up, down, status, url, logs."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from jssh import render
+from jssh.cli.app import AllOrNameArg, JsonOption, NameArg, app, context, say
+
+
+# -- remote Jupyter -------------------------------------------------------------------
+@app.command()
+def up(  # noqa: PLR0917 - typer maps each parameter to one CLI option
+    ctx: typer.Context,
+    name: NameArg,
+    open_browser: Annotated[
+        bool | None,
+        typer.Option(
+            "--open/--no-open", help="Open the URL in a browser [default: when there is a display]."
+        ),
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for Jupyter to start.")] = 90.0,
+    no_tmux: Annotated[
+        bool, typer.Option("--no-tmux", help="Start Jupyter under nohup even when tmux is there.")
+    ] = False,
+    wait: Annotated[
+        float | None,
+        typer.Option(
+            help="Slurm hosts: seconds to wait for the job to leave the queue; it stays"
+            " queued after that [default: 300].",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Start (or find) Jupyter on NAME and print its URL on the last line."""
+    session = context(ctx).session(name, queue_wait=wait)
+    result = session.up(interactive=sys.stdin.isatty(), wait=timeout, use_tmux=not no_tmux)
+    where = f" ({result.mode})" if result.server_pid is None and result.mode else ""
+    if result.reused:
+        say(f"{name}: reusing the running Jupyter server{where}")
+    elif result.server_pid is None:
+        say(f"{name}: started Jupyter{where}")
+    else:
+        say(f"{name}: started Jupyter (pid {result.server_pid}, under {result.mode})")
+    if open_browser is None:
+        open_browser = sys.stdout.isatty() and _has_display()
+    if open_browser:
+        from jssh.session.browser import open_privately
+
+        open_privately(result.url, context(ctx).paths.open_page(name))
+    typer.echo(result.url)
+
+
+def _has_display() -> bool:
+    return sys.platform == "darwin" or bool(
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    )
+
+
+@app.command()
+def down(
+    ctx: typer.Context,
+    name: NameArg,
+    keep_server: Annotated[
+        bool, typer.Option("--keep-server", help="Only close the tunnel; leave Jupyter running.")
+    ] = False,
+) -> None:
+    """Stop NAME's Jupyter server (kernels shut down cleanly) and close the tunnel."""
+    for line in context(ctx).session(name).down(keep_server=keep_server):
+        typer.echo(f"{name}: {line}")
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    name: AllOrNameArg = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Tunnel, local port, remote server and URL of each managed host (and Slurm job)."""
+    c = context(ctx)
+    manager = c.manager()
+    records = [manager.get(name)] if name else manager.hosts()
+    states = [c.session_for(r).status() for r in records]
+    if as_json:
+        typer.echo(json.dumps([s.to_json() for s in states], indent=2))
+        return
+    if not states:
+        say("no managed hosts yet: add one with `jssh add HOST`")
+        return
+    typer.echo(render.status_table(states))
+    for s in states:
+        if s.watchdog:
+            typer.echo(render.watchdog_line(s.name, s.watchdog))
+    for s in states:
+        if s.detail:
+            say(f"{s.name}: {s.detail}")
+
+
+@app.command()
+def url(ctx: typer.Context, name: NameArg) -> None:
+    """Print NAME's URL (with its token), without contacting the remote."""
+    typer.echo(context(ctx).session(name).url())
+
+
+@app.command()
+def logs(
+    ctx: typer.Context,
+    name: NameArg,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new lines.")
+    ] = False,
+    lines: Annotated[int, typer.Option("--lines", "-n", help="How many lines to show.")] = 100,
+) -> None:
+    """Show the remote Jupyter server's log."""
+    code = context(ctx).session(name).logs(lines=lines, follow=follow)
+    if code not in (0, 130):
+        raise typer.Exit(code)

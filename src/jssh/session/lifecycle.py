@@ -1,0 +1,131 @@
+"""One lifecycle for every kind of host: up, down, status, url, logs, written once.
+
+A `Session` is a host's tunnel and local files with a backend composed in: the
+workstation backend runs Jupyter under tmux/nohup, the Slurm backend in a batch job.
+What all hosts share (the per-host lock, the warm check that the fast path uses too,
+the login master, leaving nothing half-done behind, the wanted marker) lives here;
+what differs is the backend's.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Protocol
+
+from jssh import fsutil
+from jssh.errors import RemoteError
+from jssh.hosts import HostRecord
+from jssh.paths import Paths
+from jssh.session import warm
+from jssh.session.files import HostFiles
+from jssh.session.tunnel import Tunnel
+from jssh.ssh import Ssh
+from jssh.states import HostStatus, UpResult
+
+DEFAULT_WAIT = 90.0  # seconds for a server to come up; JupyterLab's first start is slow
+Say = Callable[[str], None]
+
+
+class Backend(Protocol):
+    """Where and how a host's Jupyter runs."""
+
+    def bring_up(self, *, interactive: bool, wait: float, use_tmux: bool) -> UpResult:
+        """With the login master running: find or start the server, connect the forward
+        to it, wait until it answers our token, and save that token."""
+        ...
+
+    def lock_timeout(self, wait: float) -> float:
+        """How long `up` may wait for another `up` of this host to finish."""
+        ...
+
+    def keeps_login_after(self, failure: BaseException) -> bool:
+        """After `bring_up` failed: keep a login master this `up` started? (A queued
+        Slurm job still needs it for `status` and `down`.)"""
+        ...
+
+    def take_down(self, *, keep_server: bool) -> list[str]:
+        """Stop the server (unless kept) and close the masters; what was done."""
+        ...
+
+    def status(self, *, ask_remote: bool = True) -> HostStatus: ...
+
+    def logs(self, *, lines: int, follow: bool) -> int: ...
+
+
+class HostParts:
+    """What every backend of one host works with."""
+
+    def __init__(self, paths: Paths, ssh: Ssh, record: HostRecord, say: Say) -> None:
+        self.paths = paths
+        self.ssh = ssh
+        self.record = record
+        self.say = say
+        self.files = HostFiles(paths, record.name)
+        self.tunnel = Tunnel(paths, ssh, record)
+
+
+def to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+class Session:
+    """up/down/status/url/logs of one managed host."""
+
+    def __init__(self, parts: HostParts, backend: Backend) -> None:
+        self.parts = parts
+        self.backend = backend
+
+    @property
+    def record(self) -> HostRecord:
+        return self.parts.record
+
+    def up(
+        self, *, interactive: bool, wait: float = DEFAULT_WAIT, use_tmux: bool = True
+    ) -> UpResult:
+        """Make sure the tunnel and the server run; the URL. Prompts reach the user when
+        `interactive`; `wait` bounds the server's start."""
+        parts, record = self.parts, self.parts.record
+        directory = parts.files.ensure_directory()
+        lock_timeout = self.backend.lock_timeout(wait)
+        with fsutil.exclusive_lock(directory / ".lock", f"{record.name}'s tunnel", lock_timeout):
+            # Warm: our token gets a 200 through our own master's forward, so the master,
+            # its forward and our server are all there. No ssh, no remote command.
+            url = warm.serving_url(record, parts.files.token())
+            if url is not None:
+                parts.files.want(True)
+                return UpResult(url, reused=True, server_pid=None, mode=None)
+            started_login = parts.tunnel.open_login(interactive=interactive)
+            try:
+                result = self.backend.bring_up(
+                    interactive=interactive, wait=wait, use_tmux=use_tmux
+                )
+            except BaseException as exc:
+                if started_login and not self.backend.keeps_login_after(exc):
+                    parts.tunnel.stop()  # leave nothing half-done behind
+                raise
+            parts.files.want(True)
+            return result
+
+    def down(self, *, keep_server: bool) -> list[str]:
+        """Stop the server (unless kept) and the masters. Returns what was done."""
+        self.parts.files.want(False)
+        done = self.backend.take_down(keep_server=keep_server)
+        if not keep_server:
+            self.parts.files.forget_token()
+        return done
+
+    def status(self, *, ask_remote: bool = True) -> HostStatus:
+        return self.backend.status(ask_remote=ask_remote)
+
+    def url(self) -> str:
+        token = self.parts.files.token()
+        if not token:
+            raise RemoteError(
+                f"jssh has no token for {self.record.name} yet",
+                hint=f"run `jssh up {self.record.name}` first",
+            )
+        return self.record.url(token)
+
+    def logs(self, *, lines: int, follow: bool) -> int:
+        return self.backend.logs(lines=lines, follow=follow)

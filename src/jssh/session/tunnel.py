@@ -1,0 +1,146 @@
+"""The way to a host's Jupyter: its control master(s) and the local forward they hold.
+
+Everything that talks to the local port goes through here, and every request that
+carries the token is sent only after the port's listener is proven to be our own
+master (jssh.session.owner).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from jssh import fsutil, ports, probe
+from jssh.errors import BusyError, ConfigError, JsshError, RemoteError, SshError, WaitTimeout
+from jssh.hosts import HostRecord
+from jssh.paths import Paths
+from jssh.session.owner import ForeignListener, TunnelOwner
+from jssh.ssh import Ssh
+
+
+class Tunnel:
+    """RECORD's masters and its forward on 127.0.0.1:LOCAL_PORT."""
+
+    def __init__(self, paths: Paths, ssh: Ssh, record: HostRecord) -> None:
+        self.paths = paths
+        self.ssh = ssh
+        self.record = record
+        self.owner = TunnelOwner.of(record)
+
+    # -- masters -------------------------------------------------------------------
+    def master_pid(self, alias: str | None = None) -> int | None:
+        return self.ssh.master_pid(alias or self.record.alias)
+
+    def stop(self, alias: str | None = None) -> bool:
+        """`ssh -O exit`; True when a master was there to stop."""
+        return self.ssh.stop_master(alias or self.record.alias)
+
+    def open_login(self, *, interactive: bool) -> bool:
+        """Make sure the host's own master runs; True when this call started it."""
+        if self.master_pid() is not None:
+            return False
+        self.start_master(interactive=interactive)
+        return True
+
+    def start_master(
+        self, *, interactive: bool, alias: str | None = None, log_path: Path | None = None
+    ) -> None:
+        """Start the master for ALIAS (default: NAME-jupyter), once the port is free."""
+        port = self.record.local_port
+        if not ports.is_free(port):
+            raise BusyError(
+                f"local port {port} is taken by {ports.describe_holder(port)},"
+                f" so the tunnel for {self.record.name} can't listen there",
+                hint=f"stop that program, or move jssh: `jssh add {self.record.target}"
+                f" --name {self.record.name} --local-port N`",
+            )
+        fsutil.ensure_private_dir(self.paths.control_dir)
+        try:
+            self.ssh.start_master(
+                alias or self.record.alias,
+                interactive=interactive,
+                log_path=log_path or self.paths.master_log(self.record.name),
+            )
+        except SshError:
+            self._explain_missing_block()
+            raise
+
+    def _explain_missing_block(self) -> None:
+        """When ssh fails, first rule out that it never saw jssh's block at all: an
+        Include line moved below a Host/Match line is silently conditional, and ssh then
+        reports some unrelated-looking failure ("cannot resolve NAME-jupyter")."""
+        from jssh.config.sshconfig import include_problems
+        from jssh.config.store import Store
+
+        try:
+            problems = include_problems(
+                Store(self.paths).read_user_config(), self.paths.managed_config
+            )
+        except JsshError:
+            return
+        if problems:
+            raise ConfigError(
+                f"{problems[0]}, so ssh does not see the block for {self.record.alias}",
+                hint=f"move the Include line above the first Host/Match line in"
+                f" {self.paths.ssh_config} (`jssh doctor` shows where it is)",
+            )
+
+    def ensure_forward(self) -> None:
+        """Ask a running master for its forward again when nothing listens on the port
+        (a duplicate request is harmless)."""
+        if not ports.answers(self.record.local_port):
+            target = self.record.endpoint.forward_target()
+            self.ssh.add_forward(self.record.alias, f"127.0.0.1:{self.record.local_port}:{target}")
+
+    # -- Jupyter through the forward ----------------------------------------------------
+    def http_status(
+        self,
+        token: str | None,
+        path: str = "/api/status",
+        *,
+        method: str = "GET",
+        timeout: float = 5.0,
+    ) -> int | None:
+        """The HTTP status of one request through the forward; None when nothing answers.
+        The token goes only to our own master (ForeignListener otherwise)."""
+        return probe.http_status(
+            self.record.local_port,
+            path,
+            token=token,
+            owner_proven=self.owner.proven,
+            method=method,
+            timeout=timeout,
+        )
+
+    def wait_for_http(self, token: str, *, wait: float) -> None:
+        """Poll the server through the forward until it answers 200 (bounded)."""
+        name, port = self.record.name, self.record.local_port
+        deadline = time.monotonic() + wait
+        delay = 0.02
+        last = "no answer"
+        while True:
+            code = self.http_status(token)
+            if code == 200:
+                return
+            if code == 403:
+                raise RemoteError(
+                    f"the server for {name} refuses jssh's token",
+                    hint=f"restart it: `jssh down {name}` then `jssh up {name}`",
+                )
+            if code is not None:
+                last = f"HTTP {code}"
+            if time.monotonic() >= deadline:
+                raise WaitTimeout(
+                    f"Jupyter on {name} does not answer through the tunnel on port {port} ({last})",
+                    hint=f"see `jssh logs {name}` and `jssh status {name}`",
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
+
+    def shutdown_server(self, token: str) -> bool:
+        """Ask Jupyter to shut down cleanly (kernels too); True when it agreed."""
+        try:
+            status = self.http_status(token, "/api/shutdown", method="POST", timeout=10)
+        except ForeignListener:
+            return False  # the remote stop script still stops the server
+        return status in (200, 204)
