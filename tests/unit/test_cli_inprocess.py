@@ -97,3 +97,30 @@ def test_add_then_remove_gives_back_the_config_byte_for_byte(
     assert main(["remove", "ws"]) == 0
     assert sandbox.read_bytes() == before
     assert "removed ws" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("shell", "committed"), [("bash", "jssh.bash"), ("zsh", "_jssh"),
+                                                  ("fish", "jssh.fish")])  # fmt: skip
+def test_completion_prints_the_script_the_packages_ship(
+    shell: str, committed: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["completion", shell]) == 0
+    shipped = Path(__file__).resolve().parents[2] / "completions" / committed
+    assert capsys.readouterr().out == shipped.read_text()
+
+
+def test_fish_runs_jssh_once_per_tab(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["completion", "fish"]) == 0
+    script = capsys.readouterr().out
+    assert script.count("jssh)") == 1  # one command substitution, no --condition
+    assert "--condition" not in script
+
+
+def test_an_unknown_shell_is_one_clear_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["completion", "tcsh"]) == 2
+    assert "use bash, zsh or fish" in _one_error(capsys)
+
+
+def test_typers_rc_file_installer_is_not_offered(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    assert "--install-completion" not in capsys.readouterr().out

@@ -7,6 +7,7 @@ which is the order of `jssh --help`).
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
@@ -37,6 +38,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{name}: reusing the running Jupyter server", file=sys.stderr)
         print(url)
         return 0
+    if os.environ.get("_JSSH_COMPLETE"):  # a Tab: the shell's script calls back
+        from jssh.cli.scripts import enable_shell_completion
+
+        enable_shell_completion()
     command = typer.main.get_command(app)
     try:
         # Standalone: click prints its own usage errors and turns every ending (Ctrl-C

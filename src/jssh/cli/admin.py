@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from jssh.cli import scripts
 from jssh.cli.app import AllOrNameArg, Context, JsonOption, app, context
 from jssh.errors import ExitCode
 
@@ -104,3 +105,18 @@ def service_status(ctx: typer.Context, manager: ManagerOption = None) -> None:
     c, built = _service(ctx, manager)
     for line in service.status(built, c.paths):
         typer.echo(line)
+
+
+@app.command()
+def completion(
+    shell: Annotated[
+        str,
+        typer.Argument(help="bash, zsh or fish.", autocompletion=lambda: list(scripts.SHELLS)),
+    ],
+) -> None:
+    """Print the shell completion script for SHELL; see `man jssh` for the rc-file line."""
+    from jssh.errors import UsageError
+
+    if shell not in scripts.SHELLS:
+        raise UsageError(f"no completion for {shell!r}: use bash, zsh or fish")
+    typer.echo(scripts.completion_script(app, shell), nl=False)
