@@ -56,7 +56,7 @@ def test_an_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str])
 
 def test_a_missing_argument_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["up"]) == 2
-    assert "Missing argument 'name'" in capsys.readouterr().err
+    assert "Missing argument 'NAME'" in capsys.readouterr().err
 
 
 def test_no_hosts_yet_lists_nothing(sandbox: Path, capsys: pytest.CaptureFixture[str]) -> None:

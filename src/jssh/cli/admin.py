@@ -50,7 +50,11 @@ app.add_typer(service_app, name="service")
 
 ManagerOption = Annotated[
     str | None,
-    typer.Option("--manager", help="systemd or launchd [default: launchd on macOS, else systemd]."),
+    typer.Option(
+        "--manager",
+        metavar="MANAGER",
+        help="systemd or launchd [default: launchd on macOS, else systemd].",
+    ),
 ]
 
 
@@ -111,7 +115,9 @@ def service_status(ctx: typer.Context, manager: ManagerOption = None) -> None:
 def completion(
     shell: Annotated[
         str,
-        typer.Argument(help="bash, zsh or fish.", autocompletion=lambda: list(scripts.SHELLS)),
+        typer.Argument(
+            metavar="SHELL", help="bash, zsh or fish.", autocompletion=lambda: list(scripts.SHELLS)
+        ),
     ],
 ) -> None:
     """Print the shell completion script for SHELL; see `man jssh` for the rc-file line."""

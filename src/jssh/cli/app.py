@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # the real imports happen lazily: `--help` and Tab stay fast
     from jssh.commands.manage import Manager
     from jssh.hosts import HostRecord
     from jssh.paths import Paths
+    from jssh.progress import Progress
     from jssh.session.lifecycle import Session
     from jssh.ssh import Ssh
 
@@ -64,14 +65,22 @@ class Context:
 
         return Manager(self.paths, self.ssh)
 
-    def session(self, name: str, *, queue_wait: float | None = None) -> Session:
-        return self.session_for(self.manager().get(name), queue_wait=queue_wait)
+    def session(
+        self, name: str, *, queue_wait: float | None = None, progress: Progress | None = None
+    ) -> Session:
+        return self.session_for(self.manager().get(name), queue_wait=queue_wait, progress=progress)
 
-    def session_for(self, record: HostRecord, *, queue_wait: float | None = None) -> Session:
+    def session_for(
+        self,
+        record: HostRecord,
+        *,
+        queue_wait: float | None = None,
+        progress: Progress | None = None,
+    ) -> Session:
         """The host's session: a workstation, or a Slurm job for a host added with --slurm."""
         from jssh.session import session_for
 
-        return session_for(self.paths, self.ssh, record, queue_wait=queue_wait)
+        return session_for(self.paths, self.ssh, record, queue_wait=queue_wait, progress=progress)
 
 
 def context(ctx: typer.Context) -> Context:
@@ -107,11 +116,16 @@ def _version(value: bool) -> None:
 
 
 NameArg = Annotated[
-    str, typer.Argument(help="A managed host (see `jssh list`).", autocompletion=complete_names)
+    str,
+    typer.Argument(
+        metavar="NAME", help="A managed host (see `jssh list`).", autocompletion=complete_names
+    ),
 ]
 AllOrNameArg = Annotated[
     str | None,
-    typer.Argument(help="One managed host [default: all].", autocompletion=complete_names),
+    typer.Argument(
+        metavar="[NAME]", help="One managed host [default: all].", autocompletion=complete_names
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
@@ -123,6 +137,7 @@ def root(
         Path | None,
         typer.Option(
             "--ssh-config",
+            metavar="PATH",
             envvar="JSSH_SSH_CONFIG",
             help="Your main ssh config [default: ~/.ssh/config]. When not the default,"
             " every ssh jssh runs gets -F PATH.",
@@ -133,6 +148,7 @@ def root(
         Path | None,
         typer.Option(
             "--state-dir",
+            metavar="PATH",
             envvar="JSSH_STATE_DIR",
             help="Where jssh keeps tokens, logs and pids [default: ~/.local/state/jssh].",
             show_default=False,

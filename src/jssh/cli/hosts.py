@@ -22,36 +22,49 @@ def add(  # noqa: PLR0917 - typer maps each parameter to one CLI option
     host: Annotated[
         str,
         typer.Argument(
+            metavar="HOST",
             help="An ssh alias, a host name, or user@host[:port].",
             autocompletion=complete_ssh_aliases,
         ),
     ],
     name: Annotated[
         str | None,
-        typer.Option(help="Name for the managed host [default: the alias or first label]."),
+        typer.Option(
+            metavar="NAME", help="Name for the managed host [default: the alias or first label]."
+        ),
     ] = None,
     local_port: Annotated[
-        int | None, typer.Option(help="Port on this machine [default: first free from 8899].")
+        int | None,
+        typer.Option(metavar="PORT", help="Port on this machine [default: first free from 8899]."),
     ] = None,
     remote_port: Annotated[
         int | None,
         typer.Option(
-            help="Serve Jupyter on 127.0.0.1:PORT on the remote instead of a unix socket."
+            metavar="PORT",
+            help="Serve Jupyter on 127.0.0.1:PORT on the remote instead of a unix socket.",
         ),
     ] = None,
     remote_socket: Annotated[
         str | None,
-        typer.Option(help="Unix socket path on the remote [default: /tmp/jssh-USER/NAME.sock]."),
+        typer.Option(
+            metavar="PATH",
+            help="Unix socket path on the remote [default: /tmp/jssh-USER/NAME.sock].",
+        ),
     ] = None,
     app_name: Annotated[
-        str | None, typer.Option("--app", help="lab (default) or notebook.")
+        str | None, typer.Option("--app", metavar="APP", help="lab (default) or notebook.")
     ] = None,
-    venv: Annotated[str | None, typer.Option(help="Remote venv that has jupyter.")] = None,
-    conda: Annotated[str | None, typer.Option(help="Remote conda env that has jupyter.")] = None,
+    venv: Annotated[
+        str | None, typer.Option(metavar="PATH", help="Remote venv that has jupyter.")
+    ] = None,
+    conda: Annotated[
+        str | None, typer.Option(metavar="ENV", help="Remote conda env that has jupyter.")
+    ] = None,
     command: Annotated[
         str | None,
         typer.Option(
-            help="Remote command that replaces `jupyter`, e.g. 'apptainer exec img.sif jupyter'."
+            metavar="COMMAND",
+            help="Remote command that replaces `jupyter`, e.g. 'apptainer exec img.sif jupyter'.",
         ),
     ] = None,
     login_shell: Annotated[
@@ -62,15 +75,20 @@ def add(  # noqa: PLR0917 - typer maps each parameter to one CLI option
         ),
     ] = None,
     notebook_dir: Annotated[
-        str | None, typer.Option(help="Remote directory Jupyter opens [default: home].")
+        str | None,
+        typer.Option(metavar="DIR", help="Remote directory Jupyter opens [default: home]."),
     ] = None,
     jupyter_arg: Annotated[
         list[str] | None,
-        typer.Option("--jupyter-arg", help="Extra argument for Jupyter (repeatable)."),
+        typer.Option(
+            "--jupyter-arg", metavar="ARG", help="Extra argument for Jupyter (repeatable)."
+        ),
     ] = None,
     slurm: Annotated[
         str | None,
-        typer.Option(help="Run Jupyter in a Slurm job with these sbatch arguments."),
+        typer.Option(
+            metavar="ARGS", help="Run Jupyter in a Slurm job with these sbatch arguments."
+        ),
     ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Take over a NAME-jupyter alias your own config has.")

@@ -11,6 +11,7 @@ import typer
 
 from jssh import render
 from jssh.cli.app import AllOrNameArg, JsonOption, NameArg, app, context, say
+from jssh.progress import for_stderr
 
 
 # -- remote Jupyter -------------------------------------------------------------------
@@ -24,13 +25,16 @@ def up(  # noqa: PLR0917 - typer maps each parameter to one CLI option
             "--open/--no-open", help="Open the URL in a browser [default: when there is a display]."
         ),
     ] = None,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for Jupyter to start.")] = 90.0,
+    timeout: Annotated[
+        float, typer.Option(metavar="SECONDS", help="Seconds to wait for Jupyter to start.")
+    ] = 90.0,
     no_tmux: Annotated[
         bool, typer.Option("--no-tmux", help="Start Jupyter under nohup even when tmux is there.")
     ] = False,
     wait: Annotated[
         float | None,
         typer.Option(
+            metavar="SECONDS",
             help="Slurm hosts: seconds to wait for the job to leave the queue; it stays"
             " queued after that [default: 300].",
             show_default=False,
@@ -38,7 +42,7 @@ def up(  # noqa: PLR0917 - typer maps each parameter to one CLI option
     ] = None,
 ) -> None:
     """Start (or find) Jupyter on NAME and print its URL on the last line."""
-    session = context(ctx).session(name, queue_wait=wait)
+    session = context(ctx).session(name, queue_wait=wait, progress=for_stderr())
     result = session.up(interactive=sys.stdin.isatty(), wait=timeout, use_tmux=not no_tmux)
     where = f" ({result.mode})" if result.server_pid is None and result.mode else ""
     if result.reused:
@@ -114,7 +118,9 @@ def logs(
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="Keep printing new lines.")
     ] = False,
-    lines: Annotated[int, typer.Option("--lines", "-n", help="How many lines to show.")] = 100,
+    lines: Annotated[
+        int, typer.Option("--lines", "-n", metavar="LINES", help="How many lines to show.")
+    ] = 100,
 ) -> None:
     """Show the remote Jupyter server's log."""
     code = context(ctx).session(name).logs(lines=lines, follow=follow)

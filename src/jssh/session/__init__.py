@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from jssh.hosts import HostRecord
     from jssh.paths import Paths
+    from jssh.progress import Progress
     from jssh.session.lifecycle import Say, Session
     from jssh.ssh import Ssh
 
@@ -31,12 +32,13 @@ def session_for(
     record: HostRecord,
     *,
     say: Say | None = None,
+    progress: Progress | None = None,
     queue_wait: float | None = None,
 ) -> Session:
     """The session of RECORD, with the backend its kind of host needs."""
     from jssh.session.lifecycle import HostParts, Session, to_stderr
 
-    parts = HostParts(paths, ssh, record, say or to_stderr)
+    parts = HostParts(paths, ssh, record, say or to_stderr, progress)
     if record.slurm:
         from jssh.session.slurm import SlurmBackend
 

@@ -17,6 +17,7 @@ from jssh import fsutil
 from jssh.errors import RemoteError
 from jssh.hosts import HostRecord
 from jssh.paths import Paths
+from jssh.progress import Progress, Silent
 from jssh.session import warm
 from jssh.session.files import HostFiles
 from jssh.session.tunnel import Tunnel
@@ -56,13 +57,16 @@ class Backend(Protocol):
 class HostParts:
     """What every backend of one host works with."""
 
-    def __init__(self, paths: Paths, ssh: Ssh, record: HostRecord, say: Say) -> None:
+    def __init__(
+        self, paths: Paths, ssh: Ssh, record: HostRecord, say: Say, progress: Progress | None = None
+    ) -> None:
         self.paths = paths
         self.ssh = ssh
         self.record = record
-        self.say = say
+        self.say = say  # a line that stays: a warning, what was done
+        self.progress: Progress = progress or Silent()  # the live step, when on a terminal
         self.files = HostFiles(paths, record.name)
-        self.tunnel = Tunnel(paths, ssh, record)
+        self.tunnel = Tunnel(paths, ssh, record, self.progress)
 
 
 def to_stderr(line: str) -> None:
@@ -95,15 +99,19 @@ class Session:
             if url is not None:
                 parts.files.want(True)
                 return UpResult(url, reused=True, server_pid=None, mode=None)
-            started_login = parts.tunnel.open_login(interactive=interactive)
             try:
-                result = self.backend.bring_up(
-                    interactive=interactive, wait=wait, use_tmux=use_tmux
-                )
-            except BaseException as exc:
-                if started_login and not self.backend.keeps_login_after(exc):
-                    parts.tunnel.stop()  # leave nothing half-done behind
-                raise
+                parts.progress.step(f"connecting to {record.name}…")
+                started_login = parts.tunnel.open_login(interactive=interactive)
+                try:
+                    result = self.backend.bring_up(
+                        interactive=interactive, wait=wait, use_tmux=use_tmux
+                    )
+                except BaseException as exc:
+                    if started_login and not self.backend.keeps_login_after(exc):
+                        parts.tunnel.stop()  # leave nothing half-done behind
+                    raise
+            finally:
+                parts.progress.clear()
             parts.files.want(True)
             return result
 

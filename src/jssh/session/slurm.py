@@ -29,16 +29,15 @@ from __future__ import annotations
 
 import contextlib
 import shlex
-import sys
 import time
 from dataclasses import replace
-from typing import TextIO
 
 from jssh import ports, remote, watchstatus
 from jssh.errors import JsshError, RemoteError, WaitTimeout
 from jssh.failures import SshFailure
 from jssh.hosts import HostRecord
 from jssh.paths import Paths
+from jssh.progress import Silent
 from jssh.session import session_for
 from jssh.session.lifecycle import HostParts, Session
 from jssh.session.replies import parse_uptime
@@ -50,7 +49,6 @@ from jssh.session.slurm_jobs import (
     Jobs,
     QueueTimeout,
     clock,
-    isatty,
     login_node_failure,
     parse_jobs,
     sbatch_words,
@@ -216,13 +214,11 @@ class SlurmBackend:
         parts: HostParts,
         *,
         queue_wait: float | None = None,
-        progress: TextIO | None = None,
     ) -> None:
         self.parts = parts
         self.paths, self.ssh = parts.paths, parts.ssh
         self.files, self.tunnel, self.say = parts.files, parts.tunnel, parts.say
         self.queue_wait = DEFAULT_QUEUE_WAIT if queue_wait is None else queue_wait
-        self.progress = progress or sys.stderr
         self._job_id: str | None = None  # the job this `up` found or submitted
 
     @property
@@ -247,11 +243,13 @@ class SlurmBackend:
         record = self.record
         words = sbatch_words(record)
         self._job_id = None
+        self.parts.progress.step(f"finding or submitting the Slurm job for {record.name}…")
         job_id, token, reused = self._find_or_submit(words)
         self._job_id = job_id
         self.files.save_job(job_id, None)
         job = self._wait_until_running(job_id)
         self.say(f"{record.name}: Slurm job {job_id} runs on {job.node}")
+        self.parts.progress.step(f"waiting for Jupyter in Slurm job {job_id} on {job.node}…")
         self._wait_until_ready(job, wait)
         node = job.node or ""
         self.files.save_job(job_id, node)
@@ -301,7 +299,8 @@ class SlurmBackend:
         terminal, one line per change of state or reason otherwise."""
         name = self.record.name
         started = time.monotonic()
-        tty = isatty(self.progress)
+        live = self.parts.progress
+        tty = not isinstance(live, Silent)
         shown = ""
         delay = 0.1
         try:
@@ -323,11 +322,9 @@ class SlurmBackend:
                 why = f"{job.state.lower()} ({reason})"
                 line = f"{name}: Slurm job {job_id} {why}, waited {clock(elapsed)}"
                 if tty:
-                    self.progress.write(f"\r\x1b[K{line}")
-                    self.progress.flush()
+                    live.step(line)
                 elif why != shown:
-                    self.progress.write(line + "\n")
-                    self.progress.flush()
+                    self.say(line)
                 shown = why
                 if elapsed >= self.queue_wait:
                     raise QueueTimeout(
@@ -341,18 +338,12 @@ class SlurmBackend:
                 time.sleep(min(delay, max(0.0, self.queue_wait - elapsed)))
                 delay = min(delay * 1.5, 2.0)
         except KeyboardInterrupt:
-            if tty and shown:
-                self.progress.write("\n")
+            live.clear()
             self.say(
                 f"{name}: Slurm job {job_id} stays queued: `jssh up {name}` picks it up,"
                 f" `jssh down {name}` cancels it"
             )
-            shown = ""
             raise
-        finally:
-            if tty and shown:
-                self.progress.write("\n")
-                self.progress.flush()
 
     def _wait_until_ready(self, job: JobInfo, wait: float) -> None:
         """On the login node: wait until the job's output says Jupyter listens."""

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass, replace
-from typing import TextIO
 
 from jssh import remote
 from jssh.errors import JsshError, RemoteError, UsageError, WaitTimeout
@@ -103,13 +102,6 @@ def clock(seconds: float) -> str:
     minutes, secs = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def isatty(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 def login_node_failure(record: HostRecord, reply: remote.Reply, stderr: str) -> JsshError:

@@ -14,6 +14,7 @@ from jssh import fsutil, ports, probe
 from jssh.errors import BusyError, ConfigError, JsshError, RemoteError, SshError, WaitTimeout
 from jssh.hosts import HostRecord
 from jssh.paths import Paths
+from jssh.progress import Progress, Silent
 from jssh.session.owner import ForeignListener, TunnelOwner
 from jssh.ssh import Ssh
 
@@ -21,11 +22,14 @@ from jssh.ssh import Ssh
 class Tunnel:
     """RECORD's masters and its forward on 127.0.0.1:LOCAL_PORT."""
 
-    def __init__(self, paths: Paths, ssh: Ssh, record: HostRecord) -> None:
+    def __init__(
+        self, paths: Paths, ssh: Ssh, record: HostRecord, progress: Progress | None = None
+    ) -> None:
         self.paths = paths
         self.ssh = ssh
         self.record = record
         self.owner = TunnelOwner.of(record)
+        self.progress: Progress = progress or Silent()
 
     # -- masters -------------------------------------------------------------------
     def master_pid(self, alias: str | None = None) -> int | None:
@@ -55,6 +59,8 @@ class Tunnel:
                 f" --name {self.record.name} --local-port N`",
             )
         fsutil.ensure_private_dir(self.paths.control_dir)
+        if interactive:
+            self.progress.clear()  # ssh may prompt on this terminal: the line must go
         try:
             self.ssh.start_master(
                 alias or self.record.alias,

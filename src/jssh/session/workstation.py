@@ -32,6 +32,8 @@ class WorkstationBackend:
 
     def bring_up(self, *, interactive: bool, wait: float, use_tmux: bool) -> UpResult:
         self.tunnel.ensure_forward()  # a master that outlived its forward gets it again
+        how = "tmux or nohup" if use_tmux else "nohup"
+        self.parts.progress.step(f"finding or starting Jupyter on {self.record.name} ({how})…")
         return self._ensure_server(self.files.token(), wait=wait, use_tmux=use_tmux)
 
     def _ensure_server(self, token: str | None, *, wait: float, use_tmux: bool) -> UpResult:
@@ -54,11 +56,13 @@ class WorkstationBackend:
                     hint=f"restart it: `jssh down {record.name}` then `jssh up {record.name}`",
                 )
             self.files.save_token(remote_token)
+            self.parts.progress.step("waiting for Jupyter to answer through the tunnel…")
             self.tunnel.wait_for_http(remote_token, wait=min(wait, 15))
             pid = parse_int(reply.get("RUNNING"))
             return UpResult(record.url(remote_token), True, pid, reply.get("MODE"), warnings)
         pid = parse_int(reply.get("STARTED"))
         self.files.save_token(new_token)
+        self.parts.progress.step("waiting for Jupyter to answer through the tunnel…")
         self.tunnel.wait_for_http(new_token, wait=min(wait, 30))
         return UpResult(record.url(new_token), False, pid, reply.get("MODE"), warnings)
 
