@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from jssh.hosts import HostRecord
 from jssh.states import HostStatus
 
 
@@ -59,3 +60,32 @@ def duration(seconds: int | None) -> str:
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+def host_summary(record: HostRecord) -> str:
+    """`jssh show NAME`: the record as a person reads it."""
+    options = {k.lower(): v for k, v in reversed(record.ssh_options)}
+    where = options.get("hostname", record.target)
+    if options.get("user"):
+        where = f"{options['user']}@{where}"
+    if options.get("port") and options["port"] != "22":
+        where = f"{where}:{options['port']}"
+    launch = record.launch
+    rows = [
+        ("ssh alias", f"{record.alias} (plain `ssh {record.alias}` works too)"),
+        ("host", f"{record.target} -> {where}"),
+        ("local port", f"127.0.0.1:{record.local_port}"),
+        ("remote", record.endpoint.describe()),
+        ("jupyter", f"{launch.app}, found through {launch.describe_finder()}"),
+    ]
+    if launch.notebook_dir:
+        rows.append(("notebook dir", launch.notebook_dir))
+    if launch.extra_args:
+        rows.append(("jupyter args", " ".join(launch.extra_args)))
+    if record.slurm is not None:
+        node = f" (job's node: {record.slurm_node})" if record.slurm_node else ""
+        rows.append(("slurm", f"sbatch {record.slurm}{node}"))
+    rows.append(("control path", record.control_path))
+    rows.append(("from ssh -G", f"{len(record.ssh_options)} settings carried into the block"))
+    width = max(len(label) for label, _ in rows)
+    return "\n".join([record.name] + [f"  {label.ljust(width)}  {value}" for label, value in rows])

@@ -124,3 +124,46 @@ def test_an_unknown_shell_is_one_clear_line(capsys: pytest.CaptureFixture[str]) 
 def test_typers_rc_file_installer_is_not_offered(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--help"]) == 0
     assert "--install-completion" not in capsys.readouterr().out
+
+
+def test_bare_jssh_shows_the_help_on_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Usage: jssh")
+    assert "up " in out
+
+
+def test_help_of_a_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["help", "up"]) == 0
+    assert capsys.readouterr().out.startswith("Usage: jssh up [OPTIONS] {NAME}")
+
+
+def test_show_summarises_and_json_gives_the_record(
+    sandbox: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["add", "ws"]) == 0
+    capsys.readouterr()
+    assert main(["show", "ws"]) == 0
+    summary = capsys.readouterr().out
+    assert summary.startswith("ws\n")
+    assert "host          ws -> " in summary
+    assert "127.0.0.1:2222" in summary
+    assert "Host ws-jupyter" in summary
+    assert main(["show", "ws", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["name"] == "ws"
+
+
+def test_a_name_that_is_an_ssh_alias_suggests_adding_it(
+    sandbox: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["up", "ws", "--no-open"]) == 8
+    assert "manage it with `jssh add ws`" in _one_error(capsys)
+
+
+def test_the_jupyter_alias_points_to_the_managed_name(
+    sandbox: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["add", "ws"]) == 0
+    capsys.readouterr()
+    assert main(["status", "ws-jupyter"]) == 8
+    assert "the managed name is 'ws'" in _one_error(capsys)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import typer
 
+from jssh.cli import argv as argv_rules
 from jssh.cli.app import app
 from jssh.errors import ExitCode, JsshError
 
@@ -44,6 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         enable_shell_completion()
     command = typer.main.get_command(app)
     try:
+        args = argv_rules.rewrite(args, sorted(getattr(command, "commands", {})))
         # Standalone: click prints its own usage errors and turns every ending (Ctrl-C
         # included: typer makes it 130) into SystemExit, which carries the code.
         command.main(args=args, prog_name="jssh", standalone_mode=True)

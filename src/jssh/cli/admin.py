@@ -126,3 +126,15 @@ def completion(
     if shell not in scripts.SHELLS:
         raise UsageError(f"no completion for {shell!r}: use bash, zsh or fish")
     typer.echo(scripts.completion_script(app, shell), nl=False)
+
+
+@app.command("help")
+def help_command(
+    command: Annotated[
+        list[str] | None, typer.Argument(metavar="COMMAND", help="A command (and subcommand).")
+    ] = None,
+) -> None:
+    """Show the help of jssh, or of COMMAND (the same as `jssh COMMAND --help`)."""
+    from jssh.cli import main  # `jssh help X` normally never gets here: main() rewrites it
+
+    raise typer.Exit(main([*(command or []), "--help"]))

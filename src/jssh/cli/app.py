@@ -68,7 +68,27 @@ class Context:
     def session(
         self, name: str, *, queue_wait: float | None = None, progress: Progress | None = None
     ) -> Session:
-        return self.session_for(self.manager().get(name), queue_wait=queue_wait, progress=progress)
+        return self.session_for(self.record(name), queue_wait=queue_wait, progress=progress)
+
+    def record(self, name: str) -> HostRecord:
+        """The managed host NAME; for a name that isn't one, a hint at what was meant."""
+        from jssh.errors import UnknownHost
+
+        try:
+            return self.manager().get(name)
+        except UnknownHost as exc:
+            raise UnknownHost(exc.message, hint=self._meant(name, exc.hint)) from None
+
+    def _meant(self, name: str, fallback: str | None) -> str | None:
+        from jssh.completion import managed_names, ssh_aliases
+        from jssh.names import ALIAS_SUFFIX
+
+        base = name.removesuffix(ALIAS_SUFFIX)
+        if name.endswith(ALIAS_SUFFIX) and base in managed_names(self.ssh_config, base):
+            return f"{name!r} is the ssh alias jssh wrote; the managed name is {base!r}"
+        if name in ssh_aliases(self.ssh_config, name):
+            return f"{name!r} is a host of your ssh config: manage it with `jssh add {name}`"
+        return fallback
 
     def session_for(
         self,

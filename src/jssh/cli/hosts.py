@@ -200,11 +200,14 @@ def _list_entry(record: HostRecord) -> dict[str, Any]:
 
 
 @app.command()
-def show(ctx: typer.Context, name: NameArg) -> None:
-    """Everything jssh knows about NAME, and its ssh config block."""
-    manager = context(ctx).manager()
-    record = manager.get(name)
-    typer.echo(f"# jssh settings for {name} (from {manager.paths.hosts_file})")
-    typer.echo(json.dumps(record.to_json(), indent=2))
+def show(ctx: typer.Context, name: NameArg, as_json: JsonOption = False) -> None:
+    """What jssh knows about NAME, and its ssh config block (`--json`: the raw record)."""
+    c = context(ctx)
+    record = c.record(name)
+    if as_json:
+        typer.echo(json.dumps(record.to_json(), indent=2))
+        return
+    manager = c.manager()
+    typer.echo(render.host_summary(record))
     typer.echo(f"\n# ssh config block (in {manager.paths.managed_config})")
     typer.echo(manager.block_text(name).rstrip())

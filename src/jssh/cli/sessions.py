@@ -87,8 +87,7 @@ def status(
 ) -> None:
     """Tunnel, local port, remote server and URL of each managed host (and Slurm job)."""
     c = context(ctx)
-    manager = c.manager()
-    records = [manager.get(name)] if name else manager.hosts()
+    records = [c.record(name)] if name else c.manager().hosts()
     states = [c.session_for(r).status() for r in records]
     if as_json:
         typer.echo(json.dumps([s.to_json() for s in states], indent=2))
