@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from jssh.hosts import HostRecord
 from jssh.states import HostStatus
 
 
 def status_table(states: Sequence[HostStatus]) -> str:
-    """`jssh status`: one row per host (a SLURM JOB column when any host has a job)."""
-    rows: list[tuple[str, ...]] = [("NAME", "TUNNEL", "LOCAL PORT", "SERVER", "UPTIME", "URL")]
+    """`jssh status`: one row per host (a SLURM JOB column when any host has a job).
+
+    Narrow enough for 80 columns: pids and the token are in `status --json` and
+    `jssh url NAME`, not here."""
+    rows: list[tuple[str, ...]] = [("NAME", "TUNNEL", "PORT", "SERVER", "UPTIME", "URL")]
     for s in states:
         rows.append(
             (
                 s.name,
-                f"up (pid {s.master_pid})" if s.master_pid else "down",
-                f"{s.local_port} ({'answers' if s.port_answers else 'closed'})",
-                f"{s.server} (pid {s.server_pid}, {s.mode})" if s.server_pid else str(s.server),
+                f"pid {s.master_pid}" if s.master_pid else "down",
+                f"{s.local_port} {'answers' if s.port_answers else 'closed'}",
+                f"{s.server} ({s.mode})" if s.mode else str(s.server),
                 duration(s.server_uptime_s),
-                s.url or "-",
+                without_token(s.url) if s.url else "-",
             )
         )
     if any(s.job for s in states):  # Slurm hosts: a column for the job, before the URL
@@ -28,13 +32,34 @@ def status_table(states: Sequence[HostStatus]) -> str:
     return table(rows)
 
 
-def watchdog_line(name: str, last: dict[str, object]) -> str:
-    """`NAME: watchdog at TIME: what happened; what it did`."""
+def watchdog_line(name: str, last: dict[str, object], now: datetime | None = None) -> str:
+    """`NAME: watchdog, 3 min ago: what happened; what it did`."""
     running = "" if last.get("watchdog_running") else " (the watchdog is not running now)"
     return (
-        f"{name}: watchdog at {last.get('time')}: {last.get('event')};"
+        f"{name}: watchdog, {_when(last.get('time'), now)}: {last.get('event')};"
         f" {last.get('action')}{running}"
     )
+
+
+def without_token(url: str) -> str:
+    """The URL for a table: no secret on the screen (`jssh url NAME` prints it whole)."""
+    return url.split("?", 1)[0]
+
+
+def _when(stamp: object, now: datetime | None) -> str:
+    """How long ago an ISO-8601 time was, as a person says it."""
+    try:
+        then = datetime.strptime(str(stamp), "%Y-%m-%dT%H:%M:%S%z")
+    except ValueError:
+        return f"at {stamp}"
+    seconds = int(((now or datetime.now(then.tzinfo)) - then).total_seconds())
+    if seconds < 60:
+        return f"{max(seconds, 0)} s ago"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 86400:
+        return f"{seconds // 3600} h ago"
+    return f"at {then:%Y-%m-%d %H:%M}"
 
 
 def table(rows: Sequence[Sequence[str]]) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from jssh import render
 from jssh.session.replies import parse_int, parse_uptime
 from jssh.states import HostStatus, JobInfo, ServerState
@@ -20,10 +22,11 @@ def _status(**changes: object) -> HostStatus:
 
 def test_a_running_host_is_one_row_under_the_header() -> None:
     header, row = render.status_table([_status()]).splitlines()
-    assert header.split() == ["NAME", "TUNNEL", "LOCAL", "PORT", "SERVER", "UPTIME", "URL"]
-    assert row.split()[:4] == ["ws", "up", "(pid", "101)"]
-    assert "running (pid 202, tmux)" in row
-    assert "1h02m" in row
+    assert header.split() == ["NAME", "TUNNEL", "PORT", "SERVER", "UPTIME", "URL"]
+    assert row.split() == [
+        "ws", "pid", "101", "8899", "answers", "running", "(tmux)", "1h02m",
+        "http://127.0.0.1:8899/lab",
+    ]  # fmt: skip
 
 
 def test_a_host_that_is_down_reads_as_down() -> None:
@@ -36,10 +39,11 @@ def test_a_host_that_is_down_reads_as_down() -> None:
                 server_pid=None,
                 server_uptime_s=None,
                 url=None,
+                mode=None,
             )
         ]
     ).splitlines()[1]
-    assert row.split() == ["ws", "down", "8899", "(closed)", "unknown", "-", "-"]
+    assert row.split() == ["ws", "down", "8899", "closed", "unknown", "-", "-"]
 
 
 def test_slurm_hosts_get_a_job_column_before_the_url() -> None:
@@ -69,10 +73,20 @@ def test_remote_uptimes_parse_from_either_ps_format() -> None:
     assert parse_int("x") is None
 
 
-def test_the_watchdog_line_says_when_it_is_not_running() -> None:
-    last = {"time": "12:00:00", "event": "master exited", "action": "respawned"}
-    line = render.watchdog_line("ws", last)
+def test_the_watchdog_line_says_how_long_ago_and_whether_it_still_runs() -> None:
+    now = datetime(2026, 11, 27, 12, 15, 0, tzinfo=UTC)
+    last = {"time": "2026-11-27T12:00:00+0000", "event": "master exited", "action": "respawned"}
+    line = render.watchdog_line("ws", last, now)
     assert line == (
-        "ws: watchdog at 12:00:00: master exited; respawned (the watchdog is not running now)"
+        "ws: watchdog, 15 min ago: master exited; respawned (the watchdog is not running now)"
     )
-    assert "not running" not in render.watchdog_line("ws", {**last, "watchdog_running": True})
+    running = {**last, "watchdog_running": True, "time": "2026-11-27T12:14:58+0000"}
+    assert render.watchdog_line("ws", running, now) == (
+        "ws: watchdog, 2 s ago: master exited; respawned"
+    )
+
+
+def test_the_table_shows_no_token_and_fits_eighty_columns() -> None:
+    table = render.status_table([_status(url="http://127.0.0.1:8899/lab?token=" + "x" * 43)])
+    assert "token" not in table
+    assert max(len(line) for line in table.splitlines()) <= 80
