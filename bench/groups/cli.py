@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 
 from harness import BenchError, Case, Group
@@ -35,6 +36,19 @@ class JsshCommand(Case):
         result = run(self.laptop.jssh_argv(*self.args), env=self.env, timeout=60)
         if not result.ok or (self.check and not self.check(result)):
             raise BenchError(f"unexpected result: {result}")
+        return result.duration
+
+
+class BarePython(Case):
+    """The floor of every jssh call: the interpreter starting and stopping."""
+
+    label = "bare `python3 -c pass` (the baseline for a Tab)"
+    note = "goal: one Tab within 2x this, measured in the same run"
+
+    def measure(self) -> float:
+        result = run([sys.executable, "-c", "pass"], timeout=30)
+        if not result.ok:
+            raise BenchError(f"python failed: {result}")
         return result.duration
 
 
@@ -78,17 +92,28 @@ def cli_group(lab: Lab, laptop: Laptop, runs: int) -> Group:
         "COMP_WORDS": f"jssh up {NAME[:2]}",
         "COMP_CWORD": "2",
     }
+    command_tab = {"_JSSH_COMPLETE": "complete_bash", "COMP_WORDS": "jssh st", "COMP_CWORD": "1"}
     return Group(
         "Everyday commands",
         [
+            BarePython(runs),
             JsshCommand(runs, laptop, "`jssh --help`", ["--help"]),
+            JsshCommand(
+                runs,
+                laptop,
+                "one Tab completion of a command (`jssh st<Tab>`)",
+                [],
+                env=command_tab,
+                note="answered before typer loads (jssh.tab)",
+                check=lambda r: "status" in r.stdout,
+            ),
             JsshCommand(
                 runs,
                 laptop,
                 "one Tab completion (`jssh up be<Tab>`)",
                 [],
                 env=completion,
-                note="what bash runs at each Tab",
+                note="what bash runs at each Tab; answered before typer loads",
                 check=lambda r: NAME in r.stdout,
             ),
             AddToBigConfig(max(3, runs // 2), lab),

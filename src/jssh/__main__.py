@@ -2,6 +2,6 @@ from __future__ import annotations
 
 import sys
 
-from jssh.cli import main
+from jssh.entry import main
 
 sys.exit(main())

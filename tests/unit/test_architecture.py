@@ -38,6 +38,8 @@ LAYERS: dict[str, int] = {
     "jssh.commands": 5,
     "jssh.completion": 6,
     "jssh.fastpath": 6,
+    "jssh.tab": 6,
+    "jssh.entry": 7,
     "jssh.cli": 6,
     "jssh.__main__": 7,
 }

@@ -28,17 +28,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Every expected failure is a JsshError, caught here once and printed as one line
     (plus a hint and indented evidence). Nothing below calls sys.exit: `__main__` and
-    the console script do, so tests can run the CLI in process.
+    the console script do, so tests can run the CLI in process. The fast answers (a
+    Tab, a warm `up`) come before this, in jssh.entry.
     """
-    from jssh.fastpath import warm_up
-
     args = list(sys.argv[1:] if argv is None else argv)
-    warm = warm_up(args)
-    if warm is not None:
-        name, url = warm
-        print(f"{name}: reusing the running Jupyter server", file=sys.stderr)
-        print(url)
-        return 0
     if os.environ.get("_JSSH_COMPLETE"):  # a Tab: the shell's script calls back
         from jssh.cli.scripts import enable_shell_completion
 
