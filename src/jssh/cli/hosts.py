@@ -176,7 +176,7 @@ def list_hosts(
     """One line per managed host."""
     records = context(ctx).manager().hosts()
     if as_json:
-        typer.echo(json.dumps([_list_entry(r) for r in records], indent=2))
+        typer.echo(json.dumps([list_entry(r) for r in records], indent=2))
         return
     if not records:
         say("no managed hosts yet: add one with `jssh add HOST`")
@@ -188,7 +188,7 @@ def list_hosts(
     typer.echo(render.table(rows))
 
 
-def _list_entry(record: HostRecord) -> dict[str, Any]:
+def list_entry(record: HostRecord) -> dict[str, Any]:
     return {
         "name": record.name,
         "alias": record.alias,
