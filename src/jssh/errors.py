@@ -24,6 +24,7 @@ class ExitCode(IntEnum):
     BUSY = 6  # a resource is held: a port, a lock, another watchdog
     TIMEOUT = 7  # a bounded wait ran out
     NOT_FOUND = 8  # no managed host of that name
+    NOT_SERVING = 9  # `status`: a host you brought up does not serve its URL now
     INTERRUPTED = 130  # Ctrl-C
 
 

@@ -20,7 +20,7 @@ def status_table(states: Sequence[HostStatus]) -> str:
             (
                 s.name,
                 f"pid {s.master_pid}" if s.master_pid else "down",
-                f"{s.local_port} {'answers' if s.port_answers else 'closed'}",
+                f"{s.local_port} {'answers' if s.port_answers else 'no answer'}",
                 f"{s.server} ({s.mode})" if s.mode else str(s.server),
                 duration(s.server_uptime_s),
                 without_token(s.url) if s.url else "-",

@@ -70,6 +70,8 @@ class HostStatus:
     job: JobInfo | None = None  # Slurm hosts only
     # What `jssh watch` last did for this host (the watchdog's status file), or None.
     watchdog: dict[str, object] | None = None
+    # Jupyter answered our token with 200 through our own tunnel: the URL works.
+    serving: bool = False
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -85,6 +87,7 @@ class HostStatus:
                 "mode": self.mode,
             },
             "url": self.url,
+            "serving": self.serving,
             "wanted_up": self.wanted,
             "detail": self.detail,
             "job": self.job.to_json() if self.job else None,

@@ -43,7 +43,7 @@ def test_a_host_that_is_down_reads_as_down() -> None:
             )
         ]
     ).splitlines()[1]
-    assert row.split() == ["ws", "down", "8899", "closed", "unknown", "-", "-"]
+    assert row.split() == ["ws", "down", "8899", "no", "answer", "unknown", "-", "-"]
 
 
 def test_slurm_hosts_get_a_job_column_before_the_url() -> None:

@@ -11,6 +11,7 @@ import typer
 
 from jssh import render
 from jssh.cli.app import AllOrNameArg, JsonOption, NameArg, app, context, say
+from jssh.errors import ExitCode
 from jssh.progress import for_stderr
 
 
@@ -85,12 +86,17 @@ def status(
     name: AllOrNameArg = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Tunnel, local port, remote server and URL of each managed host (and Slurm job)."""
+    """Tunnel, local port, remote server and URL of each managed host (and Slurm job).
+
+    Exits 9 when a host you brought up does not serve its URL, so scripts can ask."""
     c = context(ctx)
     records = [c.record(name)] if name else c.manager().hosts()
     states = [c.session_for(r).status() for r in records]
+    failing = any(s.wanted and not s.serving for s in states)
     if as_json:
         typer.echo(json.dumps([s.to_json() for s in states], indent=2))
+        if failing:
+            raise typer.Exit(int(ExitCode.NOT_SERVING))
         return
     if not states:
         say("no managed hosts yet: add one with `jssh add HOST`")
@@ -102,6 +108,8 @@ def status(
     for s in states:
         if s.detail:
             say(f"{s.name}: {s.detail}")
+    if failing:
+        raise typer.Exit(int(ExitCode.NOT_SERVING))
 
 
 @app.command()

@@ -32,7 +32,7 @@ import shlex
 import time
 from dataclasses import replace
 
-from jssh import ports, remote, watchstatus
+from jssh import remote, watchstatus
 from jssh.errors import JsshError, RemoteError, WaitTimeout
 from jssh.failures import SshFailure
 from jssh.hosts import HostRecord
@@ -457,10 +457,10 @@ class SlurmBackend:
         record = self.record
         node_master = self.tunnel.master_pid(record.node_alias) if record.slurm_node else None
         login = self.tunnel.master_pid()
-        answers = ports.answers(record.local_port)
         token = self.files.token()
+        answers, serving, foreign = self.tunnel.answer(token)
         saved = self.files.saved_job().get("job_id")
-        server, uptime, detail = ServerState.UNKNOWN, None, None
+        server, uptime, detail = ServerState.UNKNOWN, None, foreign
         job: JobInfo | None = None
         if login is not None and ask_remote:
             try:
@@ -482,7 +482,7 @@ class SlurmBackend:
                 server = ServerState.QUEUED if job.state == "PENDING" else ServerState.UNKNOWN
                 if job.state == "RUNNING":
                     uptime = parse_uptime(job.elapsed)
-                    running = token is not None and self.tunnel.http_status(token) == 200
+                    running = serving
                     server = ServerState.RUNNING if running else ServerState.UNKNOWN
                     if not running:
                         fix = "" if node_master else f" (no tunnel: run `jssh up {record.name}`)"
@@ -516,6 +516,7 @@ class SlurmBackend:
             detail=detail,
             job=job,
             watchdog=watchstatus.last_action(self.paths, record.name),
+            serving=serving,
         )
 
     def current_job(self) -> JobInfo | None:
@@ -531,7 +532,7 @@ class SlurmBackend:
         """The job's output (Jupyter's log included), from the shared home."""
         tail = 'exec tail -n "$1" ${2:+-F} -- "$HOME/.jssh/$3/job.log"'
         argv = ["sh", "-c", tail, "sh", str(lines), "follow" if follow else "", self.record.name]
-        return self.ssh.run_attached(self.record.alias, argv)
+        return self.tunnel.show_log(argv, follow=follow)
 
     # -- helpers -------------------------------------------------------------------------
     def _vars(self, **values: str | int) -> str:

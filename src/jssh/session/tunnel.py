@@ -16,7 +16,7 @@ from jssh.hosts import HostRecord
 from jssh.paths import Paths
 from jssh.progress import Progress, Silent
 from jssh.session.owner import ForeignListener, TunnelOwner
-from jssh.ssh import Ssh
+from jssh.ssh import Ssh, classify_failure
 
 
 class Tunnel:
@@ -118,6 +118,21 @@ class Tunnel:
             timeout=timeout,
         )
 
+    def answer(self, token: str | None) -> tuple[bool, bool, str | None]:
+        """(Jupyter answers HTTP on the port, it accepts our token, why not) for `status`.
+
+        A port that accepts TCP is not enough: with the server gone, the master still
+        accepts, and the channel fails behind it."""
+        try:
+            code = (
+                self.http_status(token, timeout=3.0)
+                if token
+                else probe.http_status(self.record.local_port, timeout=3.0)
+            )
+        except ForeignListener as exc:
+            return False, False, exc.message
+        return code is not None, code == 200, None
+
     def wait_for_http(self, token: str, *, wait: float) -> None:
         """Poll the server through the forward until it answers 200 (bounded)."""
         name, port = self.record.name, self.record.local_port
@@ -150,3 +165,19 @@ class Tunnel:
         except ForeignListener:
             return False  # the remote stop script still stops the server
         return status in (200, 204)
+
+    # -- the server's log, with or without a tunnel ------------------------------------
+    def show_log(self, remote_argv: list[str], *, follow: bool) -> int:
+        """Print the remote log: what a user reads when `up` failed, so it goes through
+        the master when one runs, else one plain connection (prompting on a terminal).
+        Without --follow the output is captured, so a failure is one clear line."""
+        import sys
+
+        alias = self.record.alias
+        if follow:
+            return self.ssh.run_attached(alias, remote_argv, interactive=sys.stdin.isatty())
+        result = self.ssh.probe(alias, remote_argv, connect_timeout=10, timeout=60)
+        if result.returncode == 255:
+            raise classify_failure(alias, result.stderr, interactive=False)
+        sys.stdout.write(result.stdout)
+        return result.returncode

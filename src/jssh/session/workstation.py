@@ -8,7 +8,7 @@ or starts the server and waits for it, one HTTP check through the forward.
 from __future__ import annotations
 
 from jssh import remote, watchstatus
-from jssh.errors import BusyError, JsshError, RemoteError, SshError, WaitTimeout
+from jssh.errors import BusyError, JsshError, RemoteError, WaitTimeout
 from jssh.session.lifecycle import HostParts
 from jssh.session.replies import parse_int, parse_uptime, reply_error
 from jssh.ssh import last_line
@@ -122,13 +122,11 @@ class WorkstationBackend:
 
     # -- status / logs -------------------------------------------------------------------
     def status(self, *, ask_remote: bool = True) -> HostStatus:
-        from jssh import ports
-
         record = self.record
         master = self.tunnel.master_pid()
-        answers = ports.answers(record.local_port)
         token = self.files.token()
-        server, pid, uptime, mode, detail = ServerState.UNKNOWN, None, None, None, None
+        answers, serving, foreign = self.tunnel.answer(token)
+        server, pid, uptime, mode, detail = ServerState.UNKNOWN, None, None, None, foreign
         if master is not None and ask_remote:
             try:
                 result = self.ssh.run_script(record.alias, remote.status_script(record), timeout=20)
@@ -143,8 +141,14 @@ class WorkstationBackend:
                     detail = last_line(result.stderr)
             except JsshError as exc:
                 detail = exc.message
+        elif master is None and token is None and not self.files.wanted:
+            server = ServerState.STOPPED  # `down` stopped it and forgot its token
         elif master is None:
-            detail = "no tunnel: the server can't be asked (run `jssh up`)"
+            detail = detail or "no tunnel: the server can't be asked (run `jssh up`)"
+        if master is not None and server is ServerState.RUNNING and not answers:
+            detail = "the server runs but does not answer through the tunnel"
+        elif master is not None and server is ServerState.STOPPED and self.files.wanted:
+            detail = f"the server is not running (run `jssh up {record.name}`)"
         return HostStatus(
             name=record.name,
             alias=record.alias,
@@ -159,13 +163,8 @@ class WorkstationBackend:
             wanted=self.files.wanted,
             detail=detail,
             watchdog=watchstatus.last_action(self.paths, record.name),
+            serving=serving,
         )
 
     def logs(self, *, lines: int, follow: bool) -> int:
-        if self.tunnel.master_pid() is None:
-            raise SshError(
-                f"no tunnel to {self.record.name}", hint=f"run `jssh up {self.record.name}` first"
-            )
-        return self.ssh.run_attached(
-            self.record.alias, remote.log_command(self.record, lines, follow)
-        )
+        return self.tunnel.show_log(remote.log_command(self.record, lines, follow), follow=follow)

@@ -26,17 +26,24 @@ from jssh.ssh.classify import classify_failure, last_line
 
 SSH = "ssh"
 
+
 # Options for commands jssh runs *through* an existing master: never become a master
 # yourself, never prompt, and don't ask for the block's LocalForward a second time.
-MUX_CLIENT_OPTIONS = (
-    "-T",
-    "-o", "BatchMode=yes",
-    "-o", "ControlMaster=no",
-    "-o", "ClearAllForwardings=yes",
-    # Only used when no master runs (`down` or `remove` after the tunnel died): an
-    # unreachable host must fail in seconds, not after the kernel's SYN retries.
-    "-o", "ConnectTimeout=10",
-)  # fmt: skip
+def client_options(*, batch: bool = True) -> list[str]:
+    """Options for a command through the master (or, with none, one direct connection):
+    never become a master, ask for no forward, and, with `batch`, never prompt."""
+    return [
+        "-T",
+        *(["-o", "BatchMode=yes"] if batch else []),
+        "-o", "ControlMaster=no",
+        "-o", "ClearAllForwardings=yes",
+        # Only used when no master runs (`down` or `remove` after the tunnel died): an
+        # unreachable host must fail in seconds, not after the kernel's SYN retries.
+        "-o", "ConnectTimeout=10",
+    ]  # fmt: skip
+
+
+MUX_CLIENT_OPTIONS = tuple(client_options())
 
 Settings = dict[str, list[str]]
 
@@ -252,9 +259,14 @@ class Ssh:
         )  # fmt: skip
         return self._run(argv, input_text=input_text, timeout=timeout)
 
-    def run_attached(self, alias: str, remote_argv: Sequence[str]) -> int:
-        """Run a remote command with the user's terminal (for `logs --follow`)."""
-        argv = self.argv(*MUX_CLIENT_OPTIONS, "--", alias, remote_command(remote_argv))
+    def run_attached(
+        self, alias: str, remote_argv: Sequence[str], *, interactive: bool = False
+    ) -> int:
+        """Run a remote command with the user's terminal (for `logs --follow`): through
+        the master when one runs, else one direct connection, which may prompt on the
+        user's terminal when `interactive`."""
+        options = client_options(batch=not interactive)
+        argv = self.argv(*options, "--", alias, remote_command(remote_argv))
         self._show(argv)
         with contextlib.suppress(KeyboardInterrupt):
             return subprocess.call(argv)
