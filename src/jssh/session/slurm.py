@@ -28,7 +28,6 @@ Remote layout (shared home), per host NAME, beside what remote.py keeps there:
 from __future__ import annotations
 
 import contextlib
-import shlex
 import time
 from dataclasses import replace
 
@@ -38,12 +37,10 @@ from jssh.failures import SshFailure
 from jssh.hosts import HostRecord
 from jssh.paths import Paths
 from jssh.progress import Silent
-from jssh.session import session_for
-from jssh.session.lifecycle import HostParts, Session
+from jssh.session.lifecycle import HostParts
 from jssh.session.replies import parse_uptime
 from jssh.session.slurm_jobs import (
     ACTIVE_STATES,
-    JOB_NAME_PREFIX,
     NODE_RE,
     JobEnded,
     Jobs,
@@ -62,148 +59,11 @@ __all__ = [
     "JobEnded",
     "QueueTimeout",
     "SlurmBackend",
-    "SlurmJupyter",
     "job_alive",
     "sbatch_words",
 ]
 
 DEFAULT_QUEUE_WAIT = 300.0  # seconds `up` waits for a PENDING job to start
-
-# Shell for the login node. Values come from Python through remote._assign-style
-# quoted assignments (see _vars); everything computed here is quoted with shq.
-_SLURM_HELPERS = r"""
-ME=$(id -un)
-OUT="$D/job.log"
-# One line per job: id|state|nodes|time left|reason|time used.
-FMT='%i|%T|%N|%L|%r|%M'
-need_slurm() {
-  command -v "$1" >/dev/null 2>&1 && return 0
-  say "NOSLURM $1 PATH=$PATH"
-  exit 8
-}
-out_tail() { say "LOGTAIL-BEGIN"; tail -n "${1:-30}" "$OUT" 2>/dev/null; say "LOGTAIL-END"; }
-# JOB lines for JOBID, or for every job of ours named JOBNAME; then, for a JOBID that
-# squeue no longer lists, FINAL with what scontrol still knows (or nothing).
-report_jobs() {
-  if [ -n "$JOBID" ]; then
-    L=$(squeue -h -j "$JOBID" -o "$FMT" 2>/dev/null)
-  else
-    L=$(squeue -h -u "$ME" -n "$JOBNAME" -o "$FMT" 2>&1) || { say "SQUEUEFAIL $L"; exit 9; }
-  fi
-  printf '%s\n' "$L" | sed -n 's/^./JOB &/p'
-  for n in $(printf '%s\n' "$L" | awk -F'|' '$2 == "RUNNING" { print $3; exit }'); do
-    say "NODE $(scontrol show hostnames "$n" 2>/dev/null | head -n 1)"
-  done
-  if [ -n "$JOBID" ] && [ -z "$L" ]; then
-    say "FINAL $(scontrol show job -o "$JOBID" 2>/dev/null | head -n 1)"
-  fi
-}
-"""
-
-# Reuse a job of ours that is still pending or running; else write run.sh and submit.
-_SUBMIT_HEAD = r"""
-need_slurm sbatch
-need_slurm squeue
-L=$(squeue -h -u "$ME" -n "$JOBNAME" -o '%i %T' 2>&1) || { say "SQUEUEFAIL $L"; exit 9; }
-LIVE='^(PENDING|CONFIGURING|RUNNING|SUSPENDED|REQUEUED|RESIZING)$'
-EXISTING=$(printf '%s\n' "$L" | awk -v live="$LIVE" '$2 ~ live { print $1; exit }')
-if [ -n "$EXISTING" ]; then
-  say "EXISTING $EXISTING"
-  say "TOKEN $(cat "$D/token" 2>/dev/null || true)"
-  exit 0
-fi
-# run.sh keeps the output it is given: the job's output file.
-LOG=""
-"""
-
-_SUBMIT_TAIL = r"""
-{
-  say "#!/bin/sh"
-  say "# Written by jssh for $NAME: Slurm runs this on the compute node; it starts Jupyter."
-  say "D=$(shq "$D")"
-  say "SOCK=$(shq "$SOCK")"
-  cat <<'JSSH_JOB_BODY'
-umask 077
-echo "jssh: Slurm job ${SLURM_JOB_ID:-?} on $(hostname) at $(date)"
-if [ -n "$SOCK" ]; then
-  SD=${SOCK%/*}
-  [ -d "$SD" ] || mkdir -m 700 "$SD" 2>/dev/null
-  if [ -L "$SD" ] || [ ! -O "$SD" ]; then
-    echo "jssh: error: the socket directory $SD on $(hostname) is not yours;" \
-         "jssh will not put Jupyter's socket there. Pick a path under your home:" \
-         "jssh add HOST --name NAME --remote-socket $D/jupyter.sock"
-    exit 5
-  fi
-  chmod 700 "$SD"
-  rm -f "$SOCK"
-fi
-exec sh "$D/run.sh"
-JSSH_JOB_BODY
-} > "$D/job.sh"
-[ -f "$OUT" ] && mv -f "$OUT" "$OUT.1"
-eval "set -- $SBATCH_WORDS"
-# The user's arguments first, jssh's last: ours win, so the job keeps the name
-# and output file that reuse and `jssh logs` rely on.
-JOB=$(sbatch --parsable "$@" --job-name="$JOBNAME" --output="$OUT" "$D/job.sh" 2>"$D/sbatch.err")
-RC=$?
-if [ "$RC" != 0 ] || [ -z "$JOB" ]; then
-  say "SBATCHFAIL $RC"
-  say "LOGTAIL-BEGIN"; cat "$D/sbatch.err"; say "LOGTAIL-END"
-  exit 10
-fi
-say "SUBMITTED ${JOB%%;*}"
-"""
-
-_QUERY = r"""
-need_slurm squeue
-report_jobs
-"""
-
-# After RUNNING: wait on the login node (shared home) until Jupyter says it listens,
-# or the job stops running; bounded.
-_WAIT_READY = r"""
-i=0
-while :; do
-  if grep -q "is running at" "$OUT" 2>/dev/null; then say "READY"; exit 0; fi
-  if [ $((i % 5)) = 0 ]; then
-    S=$(squeue -h -j "$JOBID" -o '%T' 2>/dev/null | head -n 1)
-    case $S in
-      RUNNING|CONFIGURING) ;;
-      *) say "ENDED ${S:-gone}"
-         say "FINAL $(scontrol show job -o "$JOBID" 2>/dev/null | head -n 1)"
-         sleep 0.5  # the output file may still be being flushed
-         out_tail 30; exit 4 ;;
-    esac
-  fi
-  i=$((i + 1))
-  if [ "$i" -gt "$WAIT_TENTHS" ]; then say "TIMEOUT"; out_tail 30; exit 7; fi
-  sleep 0.1
-done
-"""
-
-_CANCEL = r"""
-need_slurm scancel
-IDS=$(squeue -h -u "$ME" -n "$JOBNAME" -o '%i' 2>/dev/null | tr '\n' ' ')
-if [ -n "$JOBID" ]; then
-  case " $IDS " in *" $JOBID "*) ;; *) IDS="$IDS $JOBID" ;; esac
-fi
-IDS=$(printf '%s\n' $IDS | sort -u | tr '\n' ' ')
-if [ -n "${IDS% }" ]; then
-  # shellcheck disable=SC2086 (job ids are digits: one word each)
-  scancel $IDS 2>"$D/scancel.err" || true
-  i=0
-  while [ -n "$(squeue -h -u "$ME" -n "$JOBNAME" -o '%i' 2>/dev/null)" ] && [ "$i" -lt 200 ]; do
-    sleep 0.1; i=$((i + 1))
-  done
-  LEFT=$(squeue -h -u "$ME" -n "$JOBNAME" -o '%i %T' 2>/dev/null | tr '\n' ' ')
-  say "CANCELLED ${IDS% }"
-  [ -n "$LEFT" ] && say "LEFT $LEFT"
-else
-  say "NOJOB"
-fi
-rm -f "$D/token"
-exit 0
-"""
 
 
 class SlurmBackend:
@@ -264,14 +124,7 @@ class SlurmBackend:
 
         record = self.record
         new_token = secrets.token_urlsafe(32)
-        script = (
-            remote.prelude(record, lock=True)
-            + self._vars(SBATCH_WORDS=" ".join(shlex.quote(w) for w in words))
-            + _SLURM_HELPERS
-            + _SUBMIT_HEAD
-            + remote.prepare_run_script(record, new_token)
-            + _SUBMIT_TAIL
-        )
+        script = remote.slurm_submit_script(record, new_token, words)
         result = self.ssh.run_script(record.alias, script, timeout=60)
         reply = remote.parse_reply(result.stdout, result.returncode)
         for key, value in reply.fields.items():
@@ -348,12 +201,7 @@ class SlurmBackend:
     def _wait_until_ready(self, job: JobInfo, wait: float) -> None:
         """On the login node: wait until the job's output says Jupyter listens."""
         record = self.record
-        script = (
-            remote.prelude(record, lock=True)
-            + self._vars(JOBID=job.job_id, WAIT_TENTHS=max(1, int(wait * 10)))
-            + _SLURM_HELPERS
-            + _WAIT_READY
-        )
+        script = remote.slurm_wait_ready_script(record, job.job_id, wait_seconds=wait)
         result = self.ssh.run_script(record.alias, script, timeout=wait + 30)
         reply = remote.parse_reply(result.stdout, result.returncode)
         if reply.get("READY") is not None:
@@ -429,12 +277,7 @@ class SlurmBackend:
 
     def _cancel(self) -> str:
         record = self.record
-        script = (
-            remote.prelude(record, lock=True)
-            + self._vars(JOBID=self.files.saved_job().get("job_id") or "")
-            + _SLURM_HELPERS
-            + _CANCEL
-        )
+        script = remote.slurm_cancel_script(record, self.files.saved_job().get("job_id"))
         try:
             result = self.ssh.run_script(record.alias, script, timeout=60)
         except JsshError as exc:
@@ -535,21 +378,9 @@ class SlurmBackend:
         return self.tunnel.show_log(argv, follow=follow)
 
     # -- helpers -------------------------------------------------------------------------
-    def _vars(self, **values: str | int) -> str:
-        job_name = JOB_NAME_PREFIX + self.record.name
-        return "".join(
-            f"{key}={shlex.quote(str(value))}\n"
-            for key, value in {"JOBNAME": job_name, "JOBID": "", **values}.items()
-        )
-
     def _query(self, job_id: str | None) -> Jobs:
         record = self.record
-        script = (
-            remote.prelude(record, lock=False)
-            + self._vars(JOBID=job_id or "")
-            + _SLURM_HELPERS
-            + _QUERY
-        )
+        script = remote.slurm_query_script(record, job_id)
         result = self.ssh.run_script(record.alias, script, timeout=30)
         if result.returncode != 0:
             reply = remote.parse_reply(result.stdout, result.returncode)
@@ -611,12 +442,6 @@ def job_alive(paths: Paths, ssh: Ssh, record: HostRecord) -> bool | None:
         return SlurmBackend(HostParts(paths, ssh, record, say=_quiet)).current_job() is not None
     except JsshError:
         return None
-
-
-def SlurmJupyter(paths: Paths, ssh: Ssh, record: HostRecord) -> Session:
-    """The session of a Slurm host (the watchdog's name for it, until it moves to
-    `session_for`)."""
-    return session_for(paths, ssh, record)
 
 
 def _quiet(line: str) -> None:

@@ -15,7 +15,6 @@ from jssh.session.replies import reply_error
 from jssh.ssh import last_line
 from jssh.states import JobInfo
 
-JOB_NAME_PREFIX = "jssh-"
 # Slurm states in which the job still is, or will be, running Jupyter.
 ACTIVE_STATES = frozenset(
     {"PENDING", "CONFIGURING", "RUNNING", "SUSPENDED", "REQUEUED", "REQUEUE_HOLD",

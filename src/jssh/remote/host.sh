@@ -1,0 +1,43 @@
+# host.sh: where NAME's remote state lives, and the functions that read it. Makes
+# ~/.jssh/NAME (0700) if it is missing.
+#
+# After: helpers
+#
+# Parameters:
+#   NAME          the managed host's name (the `jssh add --name`)
+#
+# Provides:
+#   D             ~/.jssh/NAME: token, run.sh, server.pid, mode, jupyter.log, lock
+#   LOG           D/jupyter.log, the server's output (LOG.1: the run before)
+#   SESSION       the tmux session's name: jssh-NAME with . and : made _
+#   alive         alive PID: PID runs and is not a zombie
+#   server_pid    prints the pid in D/server.pid (nothing when there is none)
+#   tail_log      tail_log [N]: the last N (25) lines of LOG between LOGTAIL-BEGIN and
+#                 LOGTAIL-END lines, which parse_reply keeps apart from the replies
+#
+# Replies:
+#   ERROR text    D can't be made or made private
+#
+# Exit codes:
+#   5             ERROR
+#
+# shellcheck disable=SC2034,SC2154  # alone, a file's shared variables look unset or
+# unused: the loader's whole scripts are checked too (tests/unit/test_remote_scripts.py)
+
+D="$HOME/.jssh/$NAME"
+LOG="$D/jupyter.log"
+# shellcheck disable=SC2034  # for ensure.sh and stop.sh
+SESSION="jssh-$(printf '%s' "$NAME" | tr '.:' '__')"
+# kill -0 succeeds on a zombie, and a killed server stays one until its new parent
+# (init, which in a container may reap only every few seconds) collects it.
+# shellcheck disable=SC2317  # not every script calls it
+alive() {
+  [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null &&
+    ! ps -o stat= -p "$1" 2>/dev/null | grep -q '^Z'
+}
+# shellcheck disable=SC2317  # not every script calls it
+server_pid() { cat "$D/server.pid" 2>/dev/null || true; }
+# shellcheck disable=SC2317  # not every script calls it
+tail_log() { say "LOGTAIL-BEGIN"; tail -n "${1:-25}" "$LOG" 2>/dev/null; say "LOGTAIL-END"; }
+# shellcheck disable=SC2015  # either one failing is the error
+mkdir -p "$D" && chmod 700 "$HOME/.jssh" "$D" || { say "ERROR cannot create $D"; exit 5; }

@@ -1,0 +1,144 @@
+"""Each remote script, filled in for one host: a HostRecord in, the text for `sh -s` out.
+
+These functions only turn a record into the parameters the scripts' headers declare;
+the loader does the rest. The token is one of those parameters: it travels inside the
+script, on stdin, never on a command line.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from jssh.hosts import HostRecord
+from jssh.remote import loader
+from jssh.remote.loader import Value
+
+# A Slurm job of ours is named this + the host's name; that is how it is found again.
+SLURM_JOB_PREFIX = "jssh-"
+
+
+def jupyter_args(record: HostRecord) -> list[str]:
+    """What follows `jupyter`: the app, and where (only) it may listen."""
+    args = [record.launch.app, "--no-browser"]
+    if record.endpoint.socket:
+        args += ["--sock", record.endpoint.socket, "--sock-mode", "0600"]
+    else:
+        args += ["--ip", "127.0.0.1", "--port", str(record.endpoint.port), "--port-retries", "0"]
+    return args
+
+
+def _words(words: list[str]) -> str:
+    return " ".join(shlex.quote(word) for word in words)
+
+
+def _tenths(seconds: float) -> int:
+    return max(1, int(seconds * 10))
+
+
+def _finder(record: HostRecord) -> dict[str, Value]:
+    """find.sh's parameters (and CMD_WORDS): how this host was told to find jupyter."""
+    launch = record.launch
+    finder = (
+        "command" if launch.command else "venv" if launch.venv else
+        "conda" if launch.conda else "login" if launch.login_shell else "path"
+    )  # fmt: skip
+    command = launch.command or []
+    return {
+        "FINDER": finder,
+        "VENV": launch.venv or "",
+        "CONDA_ENV": launch.conda or "",
+        "CMD_FIRST": command[0] if command else "",
+        "CMD_WORDS": _words(command),
+    }
+
+
+def _run(record: HostRecord, token: str) -> dict[str, Value]:
+    """write_run.sh's own parameters: the token and jupyter's arguments."""
+    launch = record.launch
+    return {
+        "TOKEN": token,
+        "JUPYTER_ARGS": _words(jupyter_args(record)),
+        "EXTRA_ARGS": _words(launch.extra_args),
+        "NOTEBOOK_DIR": launch.notebook_dir or "",
+    }
+
+
+def _host(record: HostRecord) -> dict[str, Value]:
+    return {"NAME": record.name, "SOCK": record.endpoint.socket or ""}
+
+
+def ensure_script(record: HostRecord, token: str, *, wait_seconds: float, use_tmux: bool) -> str:
+    """ensure.sh: find NAME's server, or start one with `token` and wait for it."""
+    return loader.build(
+        "ensure",
+        {
+            **_host(record),
+            **_finder(record),
+            **_run(record, token),
+            "WAIT_TENTHS": _tenths(wait_seconds),
+            "USE_TMUX": 1 if use_tmux else 0,
+        },
+    )
+
+
+def inspect_script(record: HostRecord) -> str:
+    """Find jupyter as `up` would, without starting or writing anything (for `doctor`)."""
+    return loader.build("inspect", _finder(record))
+
+
+def status_script(record: HostRecord) -> str:
+    """status.sh: is NAME's server running, since when, with which token."""
+    return loader.build("status", {"NAME": record.name})
+
+
+def stop_script(record: HostRecord) -> str:
+    """stop.sh: stop NAME's server and remove its token and socket."""
+    return loader.build("stop", _host(record))
+
+
+def log_command(record: HostRecord, lines: int, follow: bool) -> list[str]:
+    """argv (quoted word by word by the caller) that prints the remote server log."""
+    tail = 'exec tail -n "$1" ${2:+-F} -- "$HOME/.jssh/$3/jupyter.log"'
+    return ["sh", "-c", tail, "sh", str(lines), "follow" if follow else "", record.name]
+
+
+# -- Slurm --------------------------------------------------------------------------------
+
+
+def _job(record: HostRecord, job_id: str | None) -> dict[str, Value]:
+    return {"NAME": record.name, "JOBNAME": SLURM_JOB_PREFIX + record.name, "JOBID": job_id or ""}
+
+
+def slurm_submit_script(record: HostRecord, token: str, sbatch_words: list[str]) -> str:
+    """slurm_submit.sh: reuse our pending/running job, or write run.sh with `token`
+    and submit a new one with the user's `sbatch_words`."""
+    return loader.build(
+        "slurm_submit",
+        {
+            **_job(record, None),
+            "SOCK": record.endpoint.socket or "",
+            "SBATCH_WORDS": _words(sbatch_words),
+            **_finder(record),
+            **_run(record, token),
+        },
+    )
+
+
+def slurm_query_script(record: HostRecord, job_id: str | None) -> str:
+    """slurm_query.sh: what Slurm says about `job_id`, or (None) every job of ours."""
+    return loader.build("slurm_query", _job(record, job_id))
+
+
+def slurm_wait_ready_script(record: HostRecord, job_id: str, *, wait_seconds: float) -> str:
+    """slurm_wait_ready.sh: wait until Jupyter in running job `job_id` listens."""
+    return loader.build(
+        "slurm_wait_ready", {**_job(record, job_id), "WAIT_TENTHS": _tenths(wait_seconds)}
+    )
+
+
+def slurm_cancel_script(record: HostRecord, job_id: str | None) -> str:
+    """slurm_cancel.sh: cancel our jobs for NAME (and `job_id`), remove the token."""
+    return loader.build("slurm_cancel", _job(record, job_id))
+
+
+# -- for session/slurm.py until it calls slurm_*_script; then delete ----------------------
