@@ -31,11 +31,12 @@ def managed_names(ssh_config: Path | None, incomplete: str) -> list[str]:
 
 
 def ssh_aliases(ssh_config: Path | None, incomplete: str) -> list[str]:
-    """The `Host` names of the user's own ssh config that are not patterns."""
-    from jssh.config.sshconfig import user_aliases  # only `jssh add <Tab>` needs the parser
+    """The `Host` names of the user's own ssh config that are not patterns, in the files
+    it Includes too (as ssh follows them), but not in jssh's managed file."""
+    # Only `jssh add <Tab>` needs the parser (no store, no ssh).
+    from jssh.config.userconfig import host_aliases, read_config
+    from jssh.paths import passwd_home
 
-    try:
-        text = _paths(ssh_config).ssh_config.read_text()
-    except (OSError, UnicodeDecodeError):
-        return []
-    return sorted(a for a in user_aliases(text) if a.startswith(incomplete))
+    paths = _paths(ssh_config)
+    lines = read_config(paths.ssh_config, home=passwd_home(), skip=[paths.managed_config])
+    return sorted(a for a in host_aliases(lines) if a.startswith(incomplete))

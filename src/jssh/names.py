@@ -18,12 +18,18 @@ ALIAS_SUFFIX = "-jupyter"
 
 _LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9._-]{0,252})"
 _USER = r"[A-Za-z0-9_][A-Za-z0-9._-]{0,63}"
+# An IPv6 address, with an optional zone (fe80::1%eth0): ipaddress has the last word.
+_IPV6 = r"[0-9A-Fa-f:.]+(?:%[A-Za-z0-9_.-]+)?"
 _HOST_RE = re.compile(
     rf"^(?:(?P<user>{_USER})@)?"
-    rf"(?:(?P<name>{_LABEL})|\[(?P<ipv6>[0-9A-Fa-f:.]+)\])"
+    rf"(?:(?P<name>{_LABEL})|\[(?P<bracketed>{_IPV6})\])"
     r"(?::(?P<port>[0-9]{1,5}))?$"
 )
+# A bare IPv6 address, as ssh takes it too (`ssh ::1`, `ssh me@fe80::1`): two colons at
+# least, so `host:port` stays what it is; no port (that needs the brackets).
+_BARE_IPV6_RE = re.compile(rf"^(?:(?P<user>{_USER})@)?(?P<bare>{_IPV6})$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,47}$")
+_BRACKETS_HINT = "an IPv6 address goes in brackets when a port follows: user@[::1]:2222"
 
 
 @dataclass(frozen=True)
@@ -50,23 +56,42 @@ class Target:
 
 
 def parse_target(text: str) -> Target:
-    """Parse `[user@]host[:port]`, refusing anything that isn't plainly that."""
-    match = _HOST_RE.match(text)
-    if not match or text.startswith("-"):
+    """Parse `[user@]host[:port]`, refusing anything that isn't plainly that.
+
+    IPv6 addresses are taken bare (`::1`, `me@fe80::1`) as ssh takes them, or in
+    brackets with a port (`me@[::1]:2222`).
+    """
+    match = None if text.startswith("-") else _HOST_RE.match(text)
+    if match is None and text.count(":") >= 2:
+        bare = _BARE_IPV6_RE.match(text)
+        if bare is None:
+            raise UsageError(
+                f"{_show(text)} is not a host: use an ssh alias, a host name or user@host[:port]",
+                hint=_BRACKETS_HINT,
+            )
+        return Target(text=text, host=_ipv6(bare["bare"], text), user=bare["user"])
+    if match is None:
         raise UsageError(
             f"{_show(text)} is not a host: use an ssh alias, a host name or user@host[:port]",
-            hint="letters, digits, '.', '-' and '_' only; no spaces, shell characters or patterns",
+            hint="letters, digits, '.', '-' and '_' only; no spaces, shell characters or"
+            f" patterns; {_BRACKETS_HINT}",
         )
-    host = match["name"] or match["ipv6"]
-    if match["ipv6"]:
-        try:
-            ipaddress.IPv6Address(host)
-        except ValueError:
-            raise UsageError(f"{_show(text)} is not a valid IPv6 address") from None
+    host = match["name"] or _ipv6(match["bracketed"], text)
     port = int(match["port"]) if match["port"] else None
     if port is not None and not 0 < port < 65536:
         raise UsageError(f"port {port} in {_show(text)} is out of range (1-65535)")
     return Target(text=text, host=host, user=match["user"], port=port)
+
+
+def _ipv6(address: str, text: str) -> str:
+    try:
+        ipaddress.IPv6Address(address)
+    except ValueError:
+        raise UsageError(
+            f"{_show(text)} is not a host: {_show(address)} is not a valid IPv6 address",
+            hint=_BRACKETS_HINT,
+        ) from None
+    return address
 
 
 def validate_name(name: str) -> str:
@@ -88,7 +113,7 @@ def default_name(target: Target, user_aliases: set[str]) -> str:
         ip = ipaddress.ip_address(target.host)
     except ValueError:
         return validate_name(target.host.split(".", 1)[0])
-    return validate_name(re.sub(r"[.:]+", "-", str(ip)).strip("-"))
+    return validate_name(re.sub(r"[.:%]+", "-", str(ip)).strip("-"))
 
 
 def alias_for(name: str) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from jssh.cli.hosts import list_entry
-from jssh.commands.doctor import Check
+from jssh.commands.checks import Check
 from jssh.hosts import Endpoint, HostRecord
 from jssh.states import HostStatus, JobInfo, ServerState
 

@@ -118,6 +118,8 @@ def add(  # noqa: PLR0917 - typer maps each parameter to one CLI option
     record = outcome.record
     for note in outcome.notes:
         say(f"note: {note}")
+    for warning in outcome.warnings:
+        say(f"warning: {warning}")
     verb = "added" if outcome.created else ("updated" if outcome.changed else "unchanged:")
     if record.slurm:
         typer.echo(
@@ -130,6 +132,8 @@ def add(  # noqa: PLR0917 - typer maps each parameter to one CLI option
             f"{verb} {record.name}: `ssh {record.alias}` forwards 127.0.0.1:{record.local_port}"
             f" to {record.endpoint.describe()} on {record.target}"
         )
+    if outcome.include_error is not None:
+        raise outcome.include_error  # all else is written: the user adds one line
     if outcome.created:
         typer.echo(f"next: jssh up {record.name}")
 
@@ -158,13 +162,19 @@ def remove(
 ) -> None:
     """Stop NAME's tunnel and server, and remove its block (and, if last, the Include)."""
     c = context(ctx)
-    session = c.session(name)
-    # Stop the server even with no tunnel open (down connects in BatchMode): a server
-    # jssh no longer manages would run on, unseen. A Slurm job is cancelled likewise.
-    if not keep_server or c.ssh.master_pid(session.record.alias) is not None:
-        for line in session.down(keep_server=keep_server):
-            say(f"{name}: {line}")
-    c.manager().remove(name)
+    manager = c.manager()
+    if manager.prepare_remove(name):  # False: a damaged entry, nothing to stop
+        session = c.session(name)
+        # Stop the server even with no tunnel open (down connects in BatchMode): a server
+        # jssh no longer manages would run on, unseen. A Slurm job is cancelled likewise.
+        if not keep_server or c.ssh.master_pid(session.record.alias) is not None:
+            try:
+                for line in session.down(keep_server=keep_server):
+                    say(f"{name}: {line}")
+            except OSError as exc:  # its local state is not what jssh left: remove anyway
+                say(f"{name}: could not stop it cleanly ({exc.strerror}: {exc.filename})")
+    for note in manager.remove(name, keep_server=keep_server).notes:
+        say(f"{name}: {note}")
     typer.echo(f"removed {name}")
 
 
@@ -174,7 +184,10 @@ def list_hosts(
     as_json: JsonOption = False,
 ) -> None:
     """One line per managed host."""
-    records = context(ctx).manager().hosts()
+    manager = context(ctx).manager()
+    records = manager.hosts()
+    for problem in manager.problems():
+        say(f"warning: {problem}")
     if as_json:
         typer.echo(json.dumps([list_entry(r) for r in records], indent=2))
         return

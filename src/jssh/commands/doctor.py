@@ -8,7 +8,7 @@ asks for no forward), and on the remote only a read-only script runs.
 Global checks: the ssh client, the Include line, file permissions, the watchdog. Per
 host: ssh can read its config, the ControlPath (ours, and short enough), the control
 socket (live or stale), the local port, a BatchMode login, jupyter (with the
-jupyter_server version: unix sockets need 2 or later), and tmux.
+jupyter_server version: unix sockets need 1.9 or later), and tmux.
 """
 
 from __future__ import annotations
@@ -20,53 +20,24 @@ import shlex
 import stat
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-from jssh import ports, remote
+from jssh import ports
+from jssh.commands.checks import Check, ok, problem, render
+from jssh.commands.doctor_remote import CONNECT_TIMEOUT, remote_checks
 from jssh.commands.manage import CONTROL_PATH_LIMIT
+from jssh.config.resolve import drift_status
 from jssh.config.sshconfig import include_position, include_problems
 from jssh.config.store import Store
 from jssh.errors import JsshError, WaitTimeout
 from jssh.hosts import HostRecord, Registry
 from jssh.paths import Paths
-from jssh.ssh import Ssh, classify_failure, last_line
+from jssh.ssh import Ssh, classify_failure
 
 __all__ = ["Check", "Doctor", "render"]
 
 # Include arrived in OpenSSH 7.3; -G (6.8), %C and forwards to unix sockets (6.7) are older.
 MIN_OPENSSH = (7, 3)
-# jupyter_server 2 is the first to listen on a unix socket (`--sock`).
-MIN_SOCKET_SERVER = 2
-CONNECT_TIMEOUT = 5  # seconds: a doctor should answer quickly about an unreachable host
-
-
-@dataclass(frozen=True)
-class Check:
-    """One finding. `check` is a stable id; `fix` is None when `ok`."""
-
-    check: str
-    host: str | None
-    ok: bool
-    detail: str
-    fix: str | None = None
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "check": self.check,
-            "host": self.host,
-            "ok": self.ok,
-            "detail": self.detail,
-            "fix": self.fix,
-        }
-
-
-def _ok(check: str, host: str | None, detail: str) -> Check:
-    return Check(check, host, True, detail)
-
-
-def _problem(check: str, host: str | None, detail: str, fix: str | None) -> Check:
-    return Check(check, host, False, detail, fix or "see the detail above")
 
 
 class Doctor:
@@ -86,7 +57,7 @@ class Doctor:
             if name is not None:
                 raise
             registry = Registry()
-            checks.append(_problem("hosts-file", None, exc.message, exc.hint))
+            checks.append(problem("hosts-file", None, exc.message, exc.hint))
         records = [store.get(name)] if name else sorted(registry.hosts.values(), key=_by_name)
         checks.append(self.ssh_version())
         checks.append(self.include(registry))
@@ -101,34 +72,32 @@ class Doctor:
         try:
             text = self.ssh.version()
         except JsshError as exc:
-            return _problem("ssh-version", None, exc.message, exc.hint)
+            return problem("ssh-version", None, exc.message, exc.hint)
         match = re.search(r"OpenSSH_(\d+)\.(\d+)", text)
         upgrade = "install a current OpenSSH client (Debian: apt-get install openssh-client)"
         if not match:
-            return _problem(
+            return problem(
                 "ssh-version", None, f"`ssh -V` does not name OpenSSH: {text!r}", upgrade
             )
         version = (int(match.group(1)), int(match.group(2)))
         if version < MIN_OPENSSH:
             need = ".".join(map(str, MIN_OPENSSH))
-            return _problem(
+            return problem(
                 "ssh-version", None, f"{text}: jssh needs OpenSSH {need} or later", upgrade
             )
-        return _ok("ssh-version", None, text)
+        return ok("ssh-version", None, text)
 
     def include(self, registry: Registry) -> Check:
         config = self.paths.ssh_config
         if not registry.hosts:
-            return _ok("include", None, f"no managed hosts yet, so {config} needs no Include")
+            return ok("include", None, f"no managed hosts yet, so {config} needs no Include")
         try:
-            text = config.read_text()
-        except FileNotFoundError:
-            text = ""
-        except (OSError, UnicodeDecodeError) as exc:
-            return _problem("include", None, f"cannot read {config}: {exc}", None)
+            text = Store(self.paths).read_user_config()  # bytes: any encoding, CRLF
+        except JsshError as exc:
+            return problem("include", None, exc.message, None)
         problems = include_problems(text, self.paths.managed_config)
         if not problems:
-            return _ok(
+            return ok(
                 "include",
                 None,
                 f"{config} includes {self.paths.managed_config} before any Host/Match line",
@@ -141,12 +110,12 @@ class Doctor:
                 f" it puts the Include line back at the top of {config}"
             )
         else:
-            line = text.splitlines()[include_at - 1].strip()
+            line = text.splitlines()[include_at - 1].strip().decode(errors="replace")
             fix = (
                 f"edit {config}: move the line `{line}` (line {include_at}) to the top,"
                 f" above line {first_block}, before any Host or Match line"
             )
-        return _problem("include", None, f"{problems[0]} ({config})", fix)
+        return problem("include", None, f"{problems[0]} ({config})", fix)
 
     def permissions(self, names: list[str]) -> list[Check]:
         """ssh refuses config files others can write; tokens must be private."""
@@ -158,15 +127,15 @@ class Doctor:
             except FileNotFoundError:
                 continue
             except OSError as exc:
-                found.append(_problem("permissions", None, f"cannot stat {path}: {exc}", None))
+                found.append(problem("permissions", None, f"cannot stat {path}: {exc}", None))
                 continue
             checked.append(str(path))
-            problem = _permission_problem(path, st, kind)
-            if problem:
-                found.append(_problem("permissions", None, *problem))
+            finding = _permission_problem(path, st, kind)
+            if finding:
+                found.append(problem("permissions", None, *finding))
         if not found:
             shown = ", ".join(checked) if checked else "nothing to check yet"
-            found.append(_ok("permissions", None, f"private enough: {shown}"))
+            found.append(ok("permissions", None, f"private enough: {shown}"))
         return found
 
     def _private_paths(self, names: list[str]) -> Iterator[tuple[Path, str]]:
@@ -182,16 +151,16 @@ class Doctor:
     def watchdog(self, names: list[str]) -> Check:
         pid, why = self._watchdog_pid()
         if pid is not None:
-            return _ok("watchdog", None, f"running (pid {pid})" if pid > 0 else "running")
+            return ok("watchdog", None, f"running (pid {pid})" if pid > 0 else "running")
         wanted = [n for n in names if self.paths.wanted_marker(n).exists()]
         if not wanted:
-            return _ok(
+            return ok(
                 "watchdog",
                 None,
                 f"{why}; no tunnel is up, so there is nothing to keep alive yet",
             )
         hosts = ", ".join(wanted)
-        return _problem(
+        return problem(
             "watchdog",
             None,
             f"{why}: the tunnels of {hosts} will not come back by themselves after a drop",
@@ -221,14 +190,15 @@ class Doctor:
             bad = re.search(r"Bad owner or permissions on (\S+)", exc.message)
             if bad:
                 fix = f"make it yours and not writable by others: chmod 600 {bad.group(1)}"
-            return [_problem("ssh-config", name, f"{exc.message}; {_SKIPPED}", fix)]
-        checks = [_ok("ssh-config", name, f"ssh reads the config for {alias}")]
+            return [problem("ssh-config", name, f"{exc.message}; {_SKIPPED}", fix)]
+        checks = [ok("ssh-config", name, f"ssh reads the config for {alias}")]
+        checks.append(Check("drift", name, *drift_status(self.paths, self.ssh, record)))
 
         control_path = (settings.get("controlpath") or ["none"])[0]
         expected_dir = str(Path(record.control_path).parent)
         if not control_path.startswith(expected_dir + "/"):
             checks.append(
-                _problem(
+                problem(
                     "control-path",
                     name,
                     f"ssh does not apply jssh's block to {alias}: its ControlPath is"
@@ -241,7 +211,7 @@ class Doctor:
         size = len(control_path.encode())
         if size > CONTROL_PATH_LIMIT:
             checks.append(
-                _problem(
+                problem(
                     "control-path",
                     name,
                     f"{control_path} is {size} bytes, over the {CONTROL_PATH_LIMIT} a control"
@@ -253,7 +223,7 @@ class Doctor:
             )
         else:
             checks.append(
-                _ok("control-path", name, f"{control_path} ({size} of {CONTROL_PATH_LIMIT} bytes)")
+                ok("control-path", name, f"{control_path} ({size} of {CONTROL_PATH_LIMIT} bytes)")
             )
 
         master, hung, socket_check = self._control_socket(record, control_path)
@@ -267,7 +237,7 @@ class Doctor:
         checks.append(reach)
         if not reach.ok:
             return checks
-        checks.extend(self._remote(record))
+        checks.extend(remote_checks(self.ssh, record))
         return checks
 
     def _control_socket(self, record: HostRecord, path: str) -> tuple[int | None, bool, Check]:
@@ -275,12 +245,12 @@ class Doctor:
         name = record.name
         socket_path = Path(path)
         if not socket_path.exists():
-            return None, False, _ok("control-socket", name, "no master running (tunnel down)")
+            return None, False, ok("control-socket", name, "no master running (tunnel down)")
         if not stat.S_ISSOCK(socket_path.stat().st_mode):
             return (
                 None,
                 False,
-                _problem(
+                problem(
                     "control-socket",
                     name,
                     f"{path} is not a socket, so no master can listen there",
@@ -295,7 +265,7 @@ class Doctor:
             return (
                 None,
                 True,
-                _problem(
+                problem(
                     "control-socket",
                     name,
                     f"the master behind {path}{f' (pid {pid})' if pid else ''} does not answer:"
@@ -307,7 +277,7 @@ class Doctor:
             return (
                 None,
                 False,
-                _problem(
+                problem(
                     "control-socket",
                     name,
                     f"stale control socket {path}: no master answers on it"
@@ -315,26 +285,26 @@ class Doctor:
                     f"rm {shlex.quote(path)}   (`jssh up {name}` also replaces it)",
                 ),
             )
-        return master, False, _ok("control-socket", name, f"master running (pid {master})")
+        return master, False, ok("control-socket", name, f"master running (pid {master})")
 
     def _local_port(self, record: HostRecord, master: int | None) -> Check:
         name, port = record.name, record.local_port
         if ports.is_free(port):
             if master is not None:
-                return _problem(
+                return problem(
                     "local-port",
                     name,
                     f"the master (pid {master}) runs, but nothing listens on 127.0.0.1:{port}",
                     f"`jssh up {name}` asks the master for its forward again",
                 )
-            return _ok("local-port", name, f"127.0.0.1:{port} is free for the tunnel")
+            return ok("local-port", name, f"127.0.0.1:{port} is free for the tunnel")
         holder = ports.holder(port)
         ours = {pid for pid in (master, self._node_master(record)) if pid is not None}
         if holder is not None and holder[0] in ours:
-            return _ok(
+            return ok(
                 "local-port", name, f"127.0.0.1:{port} is held by {name}'s tunnel (pid {holder[0]})"
             )
-        return _problem(
+        return problem(
             "local-port",
             name,
             f"127.0.0.1:{port} is taken by {ports.describe_holder(port)}, not by {name}'s tunnel",
@@ -357,96 +327,15 @@ class Doctor:
         try:
             result = self.ssh.probe(alias, connect_timeout=CONNECT_TIMEOUT, timeout=30)
         except JsshError as exc:
-            return _problem("reachable", name, f"{exc.message}; {_SKIPPED}", exc.hint)
+            return problem("reachable", name, f"{exc.message}; {_SKIPPED}", exc.hint)
         took = time.monotonic() - started
         if result.ok:
             how = f"through the master (pid {master})" if master else "with a new connection"
-            return _ok("reachable", name, f"logged in to {alias} without a prompt, {how},"
+            return ok("reachable", name, f"logged in to {alias} without a prompt, {how},"
                        f" in {took:.2f} s")  # fmt: skip
         error = classify_failure(alias, result.stderr, interactive=False)
         fix = error.hint or f"see what ssh says: `ssh -v {alias} true`"
-        return _problem("reachable", name, f"{error.message} (in BatchMode); {_SKIPPED}", fix)
-
-    def _remote(self, record: HostRecord) -> list[Check]:
-        name = record.name
-        script = remote.inspect_script(record)
-        try:
-            result = self.ssh.probe(
-                record.alias, ["sh", "-s"], input_text=script,
-                connect_timeout=CONNECT_TIMEOUT, timeout=60,
-            )  # fmt: skip
-        except JsshError as exc:
-            return [_problem("jupyter", name, exc.message, exc.hint)]
-        reply = remote.parse_reply(result.stdout, result.returncode)
-        if reply.get("FOUND") is None and reply.get("NOTFOUND") is None:
-            return [
-                _problem(
-                    "jupyter",
-                    name,
-                    f"the check could not run on {name}: {last_line(result.stderr)}",
-                    f"see what ssh says: `ssh -v {record.alias} true`",
-                )
-            ]
-        return [self._jupyter(record, reply), self._tmux(record, reply)]
-
-    def _jupyter(self, record: HostRecord, reply: remote.Reply) -> Check:
-        name, target = record.name, shlex.quote(record.target)
-        where = f" (via {record.launch.describe_finder()})"
-        if record.slurm:
-            where += " on the login node; the job runs it on a compute node"
-        tried = reply.get("NOTFOUND")
-        if tried is not None:
-            return _problem(
-                "jupyter",
-                name,
-                f"jupyter was not found on {name}; tried {tried}",
-                "install JupyterLab there (`pip install jupyterlab`), or tell jssh where it"
-                f" is: `jssh add {target} --name {name} --venv PATH`"
-                " (or --conda ENV, --login-shell, --command CMD)",
-            )
-        path = reply.get("FOUND") or "jupyter"
-        version = reply.get("SERVERVERSION")
-        if version is None:
-            why = reply.get("NOSERVER") or "no output"
-            return _problem(
-                "jupyter",
-                name,
-                f"found {path}{where}, but `jupyter server --version` failed: {why}",
-                "install JupyterLab (it brings jupyter_server) in that environment:"
-                " `pip install -U jupyterlab`",
-            )
-        major = _major(version)
-        sockets = major is not None and major >= MIN_SOCKET_SERVER
-        if record.endpoint.socket and not sockets:
-            return _problem(
-                "jupyter",
-                name,
-                f"{path}{where} has jupyter_server {version}, which can't listen on a unix"
-                f" socket (that needs {MIN_SOCKET_SERVER} or later)",
-                f"upgrade it on {name}: `pip install -U 'jupyter_server>={MIN_SOCKET_SERVER}'`;"
-                f" or serve on a loopback port: `jssh add {target} --name {name}"
-                " --remote-port 8888`",
-            )
-        return _ok(
-            "jupyter",
-            name,
-            f"{path}{where}, jupyter_server {version} (unix sockets: {'yes' if sockets else 'no'})",
-        )
-
-    def _tmux(self, record: HostRecord, reply: remote.Reply) -> Check:
-        name = record.name
-        version = reply.get("TMUX")
-        if version:
-            return _ok("tmux", name, f"{version}: Jupyter runs detached in a tmux session")
-        if record.slurm:
-            return _ok("tmux", name, "not found, and not needed: Jupyter runs in a Slurm job")
-        # Not a failure: `up` falls back to nohup, and the server survives logouts as well.
-        return _ok(
-            "tmux",
-            name,
-            "not found on the remote PATH: Jupyter runs under nohup instead (install tmux"
-            " there for a session you can attach to)",
-        )
+        return problem("reachable", name, f"{error.message} (in BatchMode); {_SKIPPED}", fix)
 
 
 _SKIPPED = "the checks that depend on it were skipped"
@@ -454,11 +343,6 @@ _SKIPPED = "the checks that depend on it were skipped"
 
 def _by_name(record: HostRecord) -> str:
     return record.name
-
-
-def _major(version: str) -> int | None:
-    match = re.match(r"\s*(\d+)", version)
-    return int(match.group(1)) if match else None
 
 
 def _permission_problem(path: Path, st: os.stat_result, kind: str) -> tuple[str, str] | None:
@@ -519,25 +403,3 @@ def _mux_pid(control_path: str) -> int | None:
         if conn.pid is not None and (bound == control_path or bound.startswith(control_path + ".")):
             return int(conn.pid)
     return None
-
-
-def render(checks: list[Check]) -> str:
-    """Readable text: one line per check, a `fix:` line under each problem, a summary."""
-    lines: list[str] = []
-    host: str | None = "\0"
-    for check in checks:
-        if check.host != host:
-            host = check.host
-            lines.append(f"{'this machine' if host is None else host}:")
-        mark = "ok     " if check.ok else "PROBLEM"
-        lines.append(f"  {mark} {check.check}: {check.detail}")
-        if not check.ok and check.fix:
-            lines.append(f"          fix: {check.fix}")
-    problems = sum(not c.ok for c in checks)
-    if problems:
-        lines.append(
-            f"{problems} problem{'s' if problems != 1 else ''} found; each has its fix above"
-        )
-    else:
-        lines.append(f"all {len(checks)} checks passed")
-    return "\n".join(lines)

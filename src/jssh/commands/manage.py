@@ -1,39 +1,34 @@
 """`jssh add / remove / list / show`: the managed hosts and their ssh config blocks.
 
-`add` asks `ssh -G` what HOST really resolves to, carries every setting that differs
-from OpenSSH's defaults into `Host NAME-jupyter`, then checks its own work: it asks
-`ssh -G NAME-jupyter` against a probe copy of the final config, and carries whatever
-still differs (say, a `Host *` value that HOST's own block had overridden).
+`add` asks `ssh -G` what HOST really resolves to and writes `Host NAME-jupyter` to reach
+it the same way (jssh.config.resolve builds and checks that block); `remove` takes the
+block out again, with the remote state `up` made there.
 """
 
 from __future__ import annotations
 
-import tempfile
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, field
 
 from jssh import fsutil, ports
-from jssh.config.keywords import spelled
-from jssh.config.sshconfig import (
-    ALWAYS_CARRIED,
-    JSSH_KEYWORDS,
-    NOT_CARRIED,
-    remove_include,
-    render_managed,
-    user_aliases,
-)
+from jssh.config.resolve import assumption_warning, build, resolve
+from jssh.config.sshconfig import render_managed
 from jssh.config.store import Store
-from jssh.errors import ConfigError, UsageError
+from jssh.config.userconfig import host_aliases, read_config
+from jssh.errors import ConfigError, JsshError, UsageError
 from jssh.hosts import APPS, NODE_SUFFIX, Endpoint, HostRecord, Launch
 from jssh.names import alias_for, default_name, parse_target, validate_name
-from jssh.paths import Paths
-from jssh.ssh import Settings, Ssh
+from jssh.paths import Paths, passwd_home
+from jssh.ssh import Ssh
 
 # The socket path limit is 108 bytes (Linux) / 104 (macOS) with the NUL, and the
 # master first binds `<path>.<16 random chars>`: so 86 is what a ControlPath may use.
 CONTROL_PATH_LIMIT = 86
-# Keywords ssh accepts `none` for, so a value leaking in from a pattern can be undone.
-_NONE_ABLE = {"proxycommand", "proxyjump", "localcommand", "identityagent", "hostkeyalias"}
+# Removes the remote state `up` made for NAME ($1), and ~/.jssh once it is empty. It
+# never creates anything: a host never brought up has no ~/.jssh/NAME, and stays so.
+_REMOTE_CLEANUP = (
+    'd="$HOME/.jssh/$1"; [ -d "$d" ] || { echo ABSENT; exit 0; };'
+    ' rm -rf -- "$d" && { rmdir -- "$HOME/.jssh" 2>/dev/null; echo REMOVED; }'
+)
 
 
 @dataclass
@@ -62,6 +57,16 @@ class AddOutcome:
     changed: bool
     created: bool
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    # The Include line could not be added (a read-only config): everything else was
+    # written, and this says what the user must add. `add` exits with it.
+    include_error: ConfigError | None = None
+
+
+@dataclass
+class RemoveOutcome:
+    name: str
+    notes: list[str] = field(default_factory=list)
 
 
 class Manager:
@@ -77,23 +82,26 @@ class Manager:
             validate_name(request.name)
         _check_launch(request)
         self.store.check_writable()
-        user_text = self.store.read_user_config()
-        aliases = user_aliases(user_text)
-        name = request.name or default_name(target, aliases)
+        user_data = self.store.read_user_config()
+        # The user's aliases, in the files their config Includes too (not in ours).
+        aliases = host_aliases(
+            read_config(
+                self.paths.ssh_config,
+                home=passwd_home(),
+                skip=[self.paths.managed_config],
+                data=user_data,
+            )
+        )
+        name = request.name or default_name(target, set(aliases))
         alias = alias_for(name)
         if alias in aliases and not request.force:
             raise UsageError(
-                f"your ssh config already has a Host named {alias!r}; jssh won't shadow it",
+                f"your ssh config already has a Host named {alias!r} ({aliases[alias].where});"
+                " jssh won't shadow it",
                 hint="choose another --name, or pass --force to let jssh's block take over",
             )
-        # A config that doesn't exist yet is an empty one (ssh -F would refuse it).
-        missing = not self.paths.ssh_config.exists() and not self.paths.ssh_config_is_default
-        resolved = self.ssh.resolve(
-            target.host, target.ssh_args(), config=Path("/dev/null") if missing else None
-        )
-        defaults = self.ssh.resolve(target.host, target.ssh_args(), config=Path("/dev/null"))
-        carried, notes = carry_settings(resolved, defaults)
-        remote_user = resolved.get("user", [""])[0]
+        resolved = resolve(self.paths, self.ssh, target)
+        unknown = assumption_warning(resolved, set(aliases), self.paths.ssh_config)
         control_path = self._control_path(name)
 
         with self.store.transaction() as registry:
@@ -103,24 +111,33 @@ class Manager:
                 name=name,
                 target=request.host,
                 local_port=self._local_port(request, existing, taken),
-                endpoint=_endpoint(request, existing, name, remote_user),
-                ssh_options=carried,
+                endpoint=_endpoint(request, existing, name, resolved.user),
+                ssh_options=[],
                 control_path=control_path,
                 launch=_launch(request, existing),
                 slurm=request.slurm
                 if request.slurm is not None
                 else (existing.slurm if existing else None),
-                remote_user=remote_user,
+                remote_user=resolved.user,
                 # A running job's node stays the tunnel's target until `jssh down`.
                 slurm_node=existing.slurm_node if existing else None,
             )
-            others = [r for n, r in registry.hosts.items() if n != name]
-            record = self._verified(record, resolved, others, user_text, registry.include_text)
+            block = build(self.paths, self.ssh, record, resolved, user_data)
+            record = block.record
             registry.hosts[name] = record
+            registry.damaged.pop(name, None)  # a damaged entry of that name is replaced
         # ssh makes the socket, not its directory: without this, a plain
         # `ssh NAME-jupyter` before the first `jssh up` would fail.
         fsutil.ensure_private_dir(self.paths.control_dir)
-        return AddOutcome(record, changed=record != existing, created=existing is None, notes=notes)
+        needed = self.store.include_needed
+        return AddOutcome(
+            record,
+            changed=record != existing,
+            created=existing is None,
+            notes=block.notes,
+            warnings=([unknown] if unknown else []) + block.warnings,
+            include_error=needed.error() if needed else None,
+        )
 
     def _control_path(self, name: str) -> str:
         """`<control dir>/NAME`: one master per managed host, even when two of them reach
@@ -154,36 +171,59 @@ class Manager:
             return existing.local_port
         return ports.first_free(ports.FIRST_LOCAL_PORT, avoid=taken)
 
-    def _verified(
-        self,
-        record: HostRecord,
-        resolved: Settings,
-        others: list[HostRecord],
-        user_text: str,
-        include: str | None,
-    ) -> HostRecord:
-        """Probe `ssh -G NAME-jupyter` against the final config; carry what differs."""
-        user_rest = user_text
-        if include:
-            user_rest = remove_include(user_text, include, self.paths.managed_config) or user_text
-        for _ in range(2):
-            with tempfile.TemporaryDirectory(prefix="jssh-probe-") as tmp:
-                probe = Path(tmp) / "config"
-                probe.write_text(render_managed([*others, record]) + "\nMatch all\n" + user_rest)
-                probed = self.ssh.resolve(record.alias, config=probe)
-            extra = _differences(resolved, probed)
-            if not extra:
-                return record
-            record = replace(record, ssh_options=record.ssh_options + extra)
-        return record
-
     # -- remove / list / show -------------------------------------------------------------
-    def remove(self, name: str) -> HostRecord:
-        self.store.get(name)  # a clear error for an unknown name, before taking the lock
+    def remove(self, name: str, *, keep_server: bool = False) -> RemoveOutcome:
+        """Drop NAME: its remote state (when the host answers and the server is not
+        kept), its block and entry, the Include when it was the last, its local state.
+        A damaged entry can always be dropped."""
+        registry = self.store.load()
+        if name not in registry.damaged:
+            self.store.get(name)  # a clear error for an unknown name, before the lock
+        outcome = RemoveOutcome(name)
+        record = registry.hosts.get(name)
+        if record is not None and not keep_server:
+            outcome.notes += self._remove_remote_state(record)
+        elif record is not None:
+            outcome.notes.append(f"kept ~/.jssh/{name} on {record.target}: the server uses it")
         with self.store.transaction() as registry:
-            record = registry.hosts.pop(name)
+            registry.hosts.pop(name, None)
+            registry.damaged.pop(name, None)
+        if self.store.include_needed:
+            outcome.notes.append(self.store.include_needed.note())
+        if self.store.include_kept:
+            outcome.notes.append(self.store.include_kept)
         self.store.remove_all_state(name)
-        return record
+        return outcome
+
+    def _remove_remote_state(self, record: HostRecord) -> list[str]:
+        """Remove ~/.jssh/NAME on the host, best effort: only when it answers, in
+        BatchMode, through a master if one still runs. Never creates it."""
+        where = f"~/.jssh/{record.name} on {record.target}"
+        try:
+            result = self.ssh.probe(
+                record.alias, ["sh", "-c", _REMOTE_CLEANUP, "sh", record.name], timeout=20
+            )
+        except JsshError:
+            result = None
+        if result is None or ("REMOVED" not in result.stdout and "ABSENT" not in result.stdout):
+            return [
+                f"could not reach {record.target} to remove {where}; remove it yourself"
+                f" when you can: ssh {record.target} rm -rf .jssh/{record.name}"
+            ]
+        return [f"removed {where}"] if "REMOVED" in result.stdout else []
+
+    def prepare_remove(self, name: str) -> bool:
+        """Before `remove` stops NAME: clear a file where jssh keeps NAME's local state
+        (jssh's own path), so that stopping can work. False when NAME's entry in
+        hosts.json is damaged: there is nothing to stop, only an entry to drop."""
+        directory = self.paths.host_state_dir(name)
+        if directory.is_symlink() or directory.is_file():
+            self.store.remove_all_state(name)
+        return name not in self.store.load().damaged
+
+    def problems(self) -> list[str]:
+        """What is wrong in hosts.json that doesn't stop jssh (one line each)."""
+        return self.store.load().problems
 
     def hosts(self) -> list[HostRecord]:
         return sorted(self.store.load().hosts.values(), key=lambda r: r.name)
@@ -193,36 +233,6 @@ class Manager:
 
     def block_text(self, name: str) -> str:
         return render_managed([self.store.get(name)]).split("\n\n", 1)[1]
-
-
-def carry_settings(
-    resolved: Settings, defaults: Settings
-) -> tuple[list[tuple[str, str]], list[str]]:
-    """The (Keyword, value) pairs NAME-jupyter needs to reach HOST as `ssh HOST` does."""
-    carried: list[tuple[str, str]] = []
-    notes: list[str] = []
-    for key, values in resolved.items():
-        if key in NOT_CARRIED or key in JSSH_KEYWORDS:
-            if key in ("remoteforward", "dynamicforward", "localforward", "remotecommand"):
-                notes.append(f"not carried from HOST: {key} {' '.join(values)} (would clash)")
-            continue
-        if key in ALWAYS_CARRIED or values != defaults.get(key):
-            keyword = spelled(key)  # OpenSSH's own spelling, e.g. ProxyJump
-            carried.extend((keyword, value) for value in values)
-    return carried, notes
-
-
-def _differences(resolved: Settings, probed: Settings) -> list[tuple[str, str]]:
-    extra: list[tuple[str, str]] = []
-    for key in sorted(set(resolved) | set(probed)):
-        if key in NOT_CARRIED or key in JSSH_KEYWORDS or resolved.get(key) == probed.get(key):
-            continue
-        keyword = spelled(key)
-        if key in resolved:
-            extra.extend((keyword, value) for value in resolved[key])
-        elif key in _NONE_ABLE:
-            extra.append((keyword, "none"))
-    return extra
 
 
 def _endpoint(

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from jssh import fsutil
+from jssh.config import resolve
 from jssh.errors import RemoteError
 from jssh.hosts import HostRecord
 from jssh.paths import Paths
@@ -99,6 +100,12 @@ class Session:
             if url is not None:
                 parts.files.want(True)
                 return UpResult(url, reused=True, server_pid=None, mode=None)
+            # Cold: HOST may resolve differently since `add` (an edit, a `Match exec`):
+            # ask ssh again (~15 ms) and rewrite the block if it drifted.
+            record, refreshed = resolve.refresh(parts.paths, parts.ssh, record)
+            if refreshed:
+                parts.record = record
+                parts.say(refreshed)
             try:
                 parts.progress.step(f"connecting to {record.name}…")
                 started_login = parts.tunnel.open_login(interactive=interactive)
