@@ -167,3 +167,17 @@ def test_the_jupyter_alias_points_to_the_managed_name(
     capsys.readouterr()
     assert main(["status", "ws-jupyter"]) == 8
     assert "the managed name is 'ws'" in _one_error(capsys)
+
+
+def test_retargeting_a_host_that_is_up_says_its_tunnel_goes_on_where_it_went(
+    sandbox: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main(["add", "ws"]) == 0
+    wanted = tmp_path / "state" / "hosts" / "ws" / "wanted"  # what `jssh up` leaves
+    wanted.parent.mkdir(parents=True)
+    wanted.write_text("")
+    capsys.readouterr()
+    assert main(["add", "127.0.0.2", "--name", "ws"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: ws is up: its tunnel still goes to ws on port" in err
+    assert "`jssh down ws` and `jssh up ws`" in err

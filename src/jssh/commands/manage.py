@@ -130,14 +130,28 @@ class Manager:
         # `ssh NAME-jupyter` before the first `jssh up` would fail.
         fsutil.ensure_private_dir(self.paths.control_dir)
         needed = self.store.include_needed
+        retargeted = self._retargeted_while_up(existing, record)
         return AddOutcome(
             record,
             changed=record != existing,
             created=existing is None,
             notes=block.notes,
-            warnings=([unknown] if unknown else []) + block.warnings,
+            warnings=([unknown] if unknown else []) + block.warnings + retargeted,
             include_error=needed.error() if needed else None,
         )
+
+    def _retargeted_while_up(self, old: HostRecord | None, new: HostRecord) -> list[str]:
+        """A host that is up keeps its tunnel to where it went until it is brought down:
+        say so when `add` points its name elsewhere."""
+        if old is None or (old.target, old.local_port) == (new.target, new.local_port):
+            return []
+        if not self.paths.wanted_marker(new.name).exists():
+            return []
+        was = f"{old.target} on port {old.local_port}"
+        return [
+            f"{new.name} is up: its tunnel still goes to {was} until"
+            f" `jssh down {new.name}` and `jssh up {new.name}`"
+        ]
 
     def _control_path(self, name: str) -> str:
         """`<control dir>/NAME`: one master per managed host, even when two of them reach
