@@ -15,6 +15,7 @@ import re
 import shutil
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -377,3 +378,69 @@ def test_a_lock_left_by_a_dead_jssh_is_broken(
     (lock / "pid").write_text(f"{dead.pid}\n")
     assert _run(shell, remote.stop_script(_record()), env).has(ReplyKey.NOTRUNNING)
     assert not lock.exists()
+
+
+def _watch(shell: str, script: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    """watch.sh as the watchdog runs it: its script on a stdin that stays open."""
+    proc = subprocess.Popen(
+        [shell, "-s"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True
+    )
+    assert proc.stdin is not None
+    proc.stdin.write(script)
+    proc.stdin.flush()
+    return proc
+
+
+def _answer(proc: subprocess.Popen[str]) -> remote.Reply:
+    """What the watch said once it exited by itself (its stdin still open)."""
+    proc.wait(timeout=10)
+    assert proc.stdout is not None
+    reply = parse_reply(proc.stdout.read(), proc.returncode)
+    assert proc.stdin is not None
+    proc.stdin.close()
+    proc.stdout.close()
+    return reply
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_the_watch_answers_when_the_server_exits_and_ends_with_its_stdin(
+    shell: str, remote_home: tuple[Path, dict[str, str]]
+) -> None:
+    home, env = remote_home
+    record = _record(venv="~/venv")
+    d = home / ".jssh" / "unit"
+    assert _run(shell, remote.watch_script(record), env).has(ReplyKey.NOTRUNNING)
+
+    server = subprocess.Popen(["sleep", "60"])
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "server.pid").write_text(f"{server.pid}\n")
+    (d / "mode").write_text("nohup\n")
+    watch = _watch(shell, remote.watch_script(record), env)
+    time.sleep(0.3)
+    assert watch.poll() is None  # it blocks while the server runs
+    server.kill()
+    server.wait()
+    reply = _answer(watch)
+    assert reply.value(ReplyKey.GONE) == str(server.pid)
+    assert reply.value(ReplyKey.MODE) == "nohup"
+
+    # Waiting for a server to start: answers once one runs.
+    (d / "server.pid").unlink()
+    watch = _watch(shell, remote.watch_script(record, until_start=True), env)
+    time.sleep(0.3)
+    assert watch.poll() is None
+    again = subprocess.Popen(["sleep", "60"])
+    try:
+        (d / "server.pid").write_text(f"{again.pid}\n")
+        assert _answer(watch).value(ReplyKey.APPEARED) == str(again.pid)
+        # Stopped by the watchdog (its stdin closed): it ends at once, and says nothing.
+        watch = _watch(shell, remote.watch_script(record), env)
+        time.sleep(0.3)
+        started = time.monotonic()
+        out, _ = watch.communicate(input="", timeout=10)
+        assert time.monotonic() - started < 2
+        assert parse_reply(out, watch.returncode).value(ReplyKey.WATCHING) == str(again.pid)
+        assert not parse_reply(out, watch.returncode).has(ReplyKey.GONE)
+    finally:
+        again.kill()
+        again.wait()

@@ -58,6 +58,10 @@ class FakeSsh:
     def stop_master(self, alias: str) -> bool:
         return False
 
+    def argv(self, *args: str) -> list[str]:
+        """The server's watch: a server that runs (it reads its stdin until closed)."""
+        return ["sh", "-c", "cat >/dev/null"]
+
 
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[tuple[Paths, FakeSsh]]:

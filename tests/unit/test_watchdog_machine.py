@@ -492,7 +492,7 @@ def test_every_deadline_is_cleared_or_moved_when_it_fires() -> None:
             after, _ = handle(host, event, at)
             assert after.timers().get(timer, at + 1) > at, (timer, host)
             fired.add(timer)
-    assert fired == set(Timer)
+    assert fired >= set(Timer) - {Timer.SERVER}  # that one: test_watchdog_server.py
 
 
 def test_the_machine_and_its_policy_do_no_io() -> None:

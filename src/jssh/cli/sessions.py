@@ -41,9 +41,20 @@ def up(  # noqa: PLR0917 - typer maps each parameter to one CLI option
             show_default=False,
         ),
     ] = None,
+    new_token: Annotated[
+        bool,
+        typer.Option(
+            "--new-token",
+            help="Stop the running server first (as `down` does) and start one with a new"
+            " token: the old URL stops working. Otherwise the saved token is kept.",
+        ),
+    ] = False,
 ) -> None:
     """Start (or find) Jupyter on NAME and print its URL on the last line."""
     session = context(ctx).session(name, queue_wait=wait, progress=for_stderr())
+    if new_token:  # the token is renewed only here, by `down` and by `remove`
+        for line in session.down(keep_server=False):
+            say(f"{name}: {line}")
     result = session.up(interactive=sys.stdin.isatty(), wait=timeout, use_tmux=not no_tmux)
     where = f" ({result.mode})" if result.server_pid is None and result.mode else ""
     if result.reused:

@@ -35,6 +35,7 @@ from jssh.remote.scripts import (
     slurm_wait_ready_script,
     status_script,
     stop_script,
+    watch_script,
 )
 
 __all__ = [
@@ -53,4 +54,5 @@ __all__ = [
     "slurm_wait_ready_script",
     "status_script",
     "stop_script",
+    "watch_script",
 ]

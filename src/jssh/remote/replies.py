@@ -26,11 +26,15 @@ class ReplyKey(StrEnum):
     UPTIME = "UPTIME"  # seconds, or [[dd-]hh:]mm:ss
     STOPPED = "STOPPED"  # status: no server runs; stop: pid, which exited on TERM
     KILLED = "KILLED"  # pid: stop had to kill it
-    NOTRUNNING = "NOTRUNNING"  # stop: no server ran
+    NOTRUNNING = "NOTRUNNING"  # stop: no server ran; watch: none ran when it began
     DIED = "DIED"  # pid: the new server exited before it listened (+ log tail)
     TIMEOUT = "TIMEOUT"  # it did not listen in time (+ log tail)
     SOCKDIR = "SOCKDIR"  # dir: the socket's directory is a link or not ours
     HOME = "HOME"  # the remote $HOME, with SOCKDIR
+    # Watching the server (watch.sh, for `jssh watch`)
+    WATCHING = "WATCHING"  # pid: the server the watch waits for
+    GONE = "GONE"  # pid: that server exited
+    APPEARED = "APPEARED"  # pid: a server runs (the watch waited for one)
     # Finding jupyter (find.sh, through ensure, inspect, slurm_submit)
     NOTFOUND = "NOTFOUND"  # what was tried
     FOUND = "FOUND"  # inspect: jupyter's path

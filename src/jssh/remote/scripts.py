@@ -96,6 +96,11 @@ def stop_script(record: HostRecord) -> str:
     return loader.build("stop", _host(record))
 
 
+def watch_script(record: HostRecord, *, until_start: bool = False) -> str:
+    """watch.sh: block until NAME's server exits (or, `until_start`, until one runs)."""
+    return loader.build("watch", {"NAME": record.name, "UNTIL": "start" if until_start else "exit"})
+
+
 def log_command(record: HostRecord, lines: int, follow: bool) -> list[str]:
     """argv (quoted word by word by the caller) that prints the remote server log."""
     tail = 'exec tail -n "$1" ${2:+-F} -- "$HOME/.jssh/$3/jupyter.log"'

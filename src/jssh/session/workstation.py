@@ -7,12 +7,36 @@ or starts the server and waits for it, one HTTP check through the forward.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from jssh import remote, watchstatus
 from jssh.errors import BusyError, JsshError, RemoteError, WaitTimeout
 from jssh.session.lifecycle import HostParts
 from jssh.session.replies import parse_int, parse_uptime, reply_error
 from jssh.ssh import last_line
 from jssh.states import HostStatus, ServerState, UpResult
+
+
+@dataclass(frozen=True)
+class ServerStart:
+    """How a restart with the saved token went (for `jssh watch`): `answer` is ensure.sh's
+    typed reply (RUNNING, STARTED, DIED, TIMEOUT, NOTFOUND, BUSY, SOCKDIR, ERROR), None
+    when ssh itself failed or (`no_token`) there was no token to start it with."""
+
+    answer: remote.ReplyKey | None
+    pid: int | None = None
+    no_token: bool = False
+    detail: str = ""  # for the log only
+
+
+_FAILED = {
+    remote.ReplyKey.DIED: "it exited as it started",
+    remote.ReplyKey.TIMEOUT: "it did not listen in time",
+    remote.ReplyKey.NOTFOUND: "jupyter was not found",
+    remote.ReplyKey.SOCKDIR: "its socket's directory is not private",
+    remote.ReplyKey.ERROR: "its remote directory can't be made private",
+    remote.ReplyKey.BUSY: "another jssh works on it",
+}
 
 
 class WorkstationBackend:
@@ -40,7 +64,9 @@ class WorkstationBackend:
         import secrets
 
         record = self.record
-        new_token = secrets.token_urlsafe(32)
+        # The saved token, when there is one: a server started again (after a crash, a
+        # reboot) keeps the URL a browser has open. `down` and `up --new-token` forget it.
+        new_token = token or secrets.token_urlsafe(32)
         script = remote.ensure_script(record, new_token, wait_seconds=wait, use_tmux=use_tmux)
         result = self.ssh.run_script(record.alias, script, timeout=wait + 30)
         reply = remote.parse_reply(result.stdout, result.returncode)
@@ -65,6 +91,34 @@ class WorkstationBackend:
         self.parts.progress.step("waiting for Jupyter to answer through the tunnel…")
         self.tunnel.wait_for_http(new_token, wait=min(wait, 30))
         return UpResult(record.url(new_token), False, pid, reply.get("MODE"), warnings)
+
+    def restart(self, *, wait: float, use_tmux: bool) -> ServerStart:
+        """Start the server again as `up` would, with the saved token, without asking
+        anything of the tunnel (`jssh watch` restarts a server that died)."""
+        token = self.files.token()
+        if token is None:
+            return ServerStart(None, no_token=True)
+        script = remote.ensure_script(self.record, token, wait_seconds=wait, use_tmux=use_tmux)
+        try:
+            result = self.ssh.run_script(self.record.alias, script, timeout=wait + 30)
+        except JsshError as exc:
+            return ServerStart(None, detail=exc.message)
+        reply = remote.parse_reply(result.stdout, result.returncode)
+        K = remote.ReplyKey
+        for key in (K.STARTED, K.RUNNING):
+            if reply.has(key):
+                remote_token = reply.value(K.TOKEN)
+                if key is K.RUNNING and remote_token and remote_token != token:
+                    self.files.save_token(remote_token)  # another jssh started this one
+                return ServerStart(key, parse_int(reply.value(key)))
+        failed = (K.DIED, K.TIMEOUT, K.NOTFOUND, K.SOCKDIR, K.ERROR, K.BUSY)
+        found = [key for key in failed if reply.has(key)]
+        if not found:
+            return ServerStart(None, detail=last_line(result.stderr) or f"exit {result.returncode}")
+        what = _FAILED.get(found[0], found[0].value)
+        said = [line.strip() for line in reply.log_tail.splitlines()]
+        said = [line for line in said if line and not line.startswith("jssh:")]  # run.sh's own
+        return ServerStart(found[0], detail=f"{what}: {said[-1]}" if said else what)
 
     def _raise_for(self, reply: remote.Reply, stderr: str) -> None:
         name = self.record.name

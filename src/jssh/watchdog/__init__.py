@@ -5,16 +5,25 @@ The parts, each with one job (and the direction of their imports):
     loop      the `Watchdog`: one thread in `select`; events in, effects out
     sources   where events come from: pidfds, netlink, files, probes, /proc
     machine   one host's lifecycle, pure: handle(host, event, now) -> (host, effects)
+    server    the part of it that keeps a workstation's Jupyter server itself running
     model     the host as the machine sees it, and its one guarded state change
     policy    backoff, nudges, give-up: decided on jssh.failures.SshFailure
     execute   carries out effects on the loop; what a host holds follows its state
-    worker    the blocking jobs (ssh -O check, ssh -G, squeue, kill-and-wait), on threads
+    worker    the blocking jobs (ssh -O check, ssh -G, squeue, kill-and-wait, a server's
+              restart), on threads
     journal   watch.log and each host's watchdog.json
     events, effects, states   plain types: what happens, what to do, the vocabulary
 
 Respawns are the block's own ssh in BatchMode with a short ConnectTimeout: they never
 wait on a prompt. A host that needs a password is logged, shown in `jssh status`, and
 left alone until the user runs `jssh up` again.
+
+While a workstation's master is followed, one watch runs through it (remote/watch.sh,
+a mux client): it blocks on the remote until the server's pid is gone, and its exit is
+the event. A dead server is started again as `jssh up` would, with the saved token, so
+the URL open in the browser answers again; one that keeps dying is given up after
+policy.SERVER_TRIES restarts (capped backoff), and a watch then waits for a server that
+`jssh up` starts. A Slurm host's server is never restarted: its death ends the job.
 
 A Slurm host has two masters: the login node's (`NAME-jupyter`) and the compute node's
 (`NAME-jupyter-node`, jumped through the first), which holds the forward. The node's

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from jssh.watchdog.events import Address
-from jssh.watchdog.states import HostState, Master
+from jssh.watchdog.states import HostState, Master, ServerPhase
 
 
 # -- on the loop ------------------------------------------------------------------------------
@@ -28,6 +28,7 @@ class Report:
     state: HostState
     master_pid: int | None = None
     quiet: bool = False  # a repeated failure: only watchdog.json, not the log
+    server: ServerPhase = ServerPhase.NONE  # what is done about its Jupyter server
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,17 @@ class ForgetWanted:
     Slurm again) and its token (there is no URL for a job that is gone)."""
 
 
+@dataclass(frozen=True)
+class WatchServer:
+    """Start a watch of the server through the master (watch.sh, a mux client): its
+    exit comes back as ServerWatched with the same ticket. `until_start`: wait for a
+    server to appear (after giving up) rather than for this one to exit. A watch the
+    host no longer names is stopped by `settle`."""
+
+    ticket: int
+    until_start: bool = False
+
+
 # -- off the loop -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class CheckMaster:
@@ -123,9 +135,19 @@ class EndJob:
     ticket: int
 
 
-OffLoop = CheckMaster | CheckSlurm | KillMaster | StopMaster | EndJob
+@dataclass(frozen=True)
+class RestartServer:
+    """Start the server again as `jssh up` would, with the saved token (so the same
+    URL), under tmux unless it ran under nohup -> ServerRestarted. Runs under the host
+    lock."""
+
+    ticket: int
+    use_tmux: bool = True
+
+
+OffLoop = CheckMaster | CheckSlurm | KillMaster | StopMaster | EndJob | RestartServer
 OnLoop = (
     Report | Note | Spawn | CancelAttempt | KillAttempt
-    | StartProbe | TerminateMaster | ForgetWanted
+    | StartProbe | TerminateMaster | ForgetWanted | WatchServer
 )  # fmt: skip
 Effect = OnLoop | OffLoop

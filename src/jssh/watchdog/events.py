@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jssh.failures import SshFailure
-from jssh.watchdog.states import Cause, Master, Timer
+from jssh.watchdog.states import Cause, Master, RestartResult, ServerEnd, Timer
 
 # Where a host's sshd listens, as socket.connect wants it: (family, sockaddr).
 Address = tuple[int, tuple[Any, ...]]
@@ -160,6 +160,28 @@ class JobReported:
     job_state: str | None = None
 
 
+# -- the workstation's Jupyter server -----------------------------------------------------------
+@dataclass(frozen=True)
+class ServerWatched:
+    """A watch of the server through the master ended (its ssh exited): what it saw.
+    `pid` is the server's; `mode` how it ran (tmux | nohup), so a restart runs it so."""
+
+    ticket: int  # the WatchServer's
+    end: ServerEnd
+    pid: int | None = None
+    mode: str | None = None
+
+
+@dataclass(frozen=True)
+class ServerRestarted:
+    """A restart with the saved token ended. `reason` is for the log only."""
+
+    ticket: int  # the RestartServer's
+    result: RestartResult
+    pid: int | None = None
+    reason: str = ""
+
+
 Event = (
     Consider
     | MarkerChanged
@@ -179,4 +201,6 @@ Event = (
     | SlurmChecked
     | MasterKilled
     | JobReported
+    | ServerWatched
+    | ServerRestarted
 )

@@ -16,23 +16,24 @@ import contextlib
 import fcntl
 import os
 import selectors
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from jssh import fsutil
+from jssh import fsutil, remote
 from jssh.errors import JsshError
 from jssh.hosts import HostRecord
 from jssh.paths import Paths
-from jssh.ssh import BatchStart, Ssh
+from jssh.ssh import MUX_CLIENT_OPTIONS, BatchStart, Ssh, remote_command
 from jssh.watchdog import effects as fx
 from jssh.watchdog import events as ev
 from jssh.watchdog import worker
 from jssh.watchdog.model import Host
 from jssh.watchdog.sources import Fileno, Probe, exit_notifier, last_words, master_peer
-from jssh.watchdog.states import Master
+from jssh.watchdog.states import HostState, Master, ServerEnd, ServerPhase
 
 if TYPE_CHECKING:
     import psutil
@@ -47,6 +48,23 @@ class Running:
     start: BatchStart
     master: Master
     notifier: Fileno | None
+
+
+@dataclass
+class Watch:
+    """A watch of the server (watch.sh through the master), until its exit is seen. Its
+    stdin stays open: closing it ends the remote side (see watch.sh)."""
+
+    ticket: int
+    proc: subprocess.Popen[bytes]
+    notifier: Fileno | None
+
+
+@dataclass(frozen=True)
+class WatchReaped:
+    """Where no exit notifier exists, a thread waited for a watch's ssh to exit."""
+
+    ticket: int
 
 
 @dataclass(frozen=True)
@@ -70,6 +88,7 @@ class Slot:
         self.attempts: dict[int, Running] = {}  # by the Spawn's ticket
         self.lock_fd: int | None = None
         self.probe: Probe | None = None
+        self.watch: Watch | None = None
 
     @property
     def name(self) -> str:
@@ -148,6 +167,17 @@ class Executor:
             case fx.EndJob(ticket=ticket):
                 end = partial(worker.end_job, self.paths, self.ssh, slot.record, ticket)
                 self.workers.submit(slot, end)
+            case fx.WatchServer(ticket=ticket, until_start=until_start):
+                self._watch_server(slot, ticket, until_start=until_start)
+            case fx.RestartServer(ticket=ticket, use_tmux=use_tmux):
+                if not self._take_lock(slot):
+                    self.post(slot, ev.LockBusy())
+                    return
+                restart = partial(
+                    worker.restart_server,
+                    self.paths, self.ssh, slot.record, ticket, use_tmux=use_tmux,
+                )  # fmt: skip
+                self.workers.submit(slot, restart)
 
     # -- what a host holds -------------------------------------------------------------------
     def settle(self, slot: Slot) -> None:
@@ -158,6 +188,9 @@ class Executor:
                 self._follow(slot, host.master_pid)
         if slot.probe is not None and not (host.probing and host.probing.in_flight):
             self._close_probe(slot)
+        watching = host.state is HostState.CONNECTED and host.server.phase in _WATCHING
+        if slot.watch is not None and not (watching and host.server.ticket == slot.watch.ticket):
+            self._stop_watch(slot)
         if slot.lock_fd is not None and not host.holds_lock and not slot.attempts:
             os.close(slot.lock_fd)
             slot.lock_fd = None
@@ -173,6 +206,7 @@ class Executor:
                 with contextlib.suppress(Exception):
                     running.start.proc.wait(timeout=wait)
         slot.attempts.clear()
+        self._stop_watch(slot)
         self._unfollow(slot)
         self._close_probe(slot)
         if slot.lock_fd is not None:
@@ -281,6 +315,77 @@ class Executor:
         kind, reason = (failure.kind, failure.message) if failure else (None, "")
         self.post(slot, ev.AttemptExited(ticket, running.master, rc, kind, reason))
 
+    # -- the server's watch ---------------------------------------------------------------------
+    def _watch_server(self, slot: Slot, ticket: int, *, until_start: bool) -> None:
+        """Start watch.sh through the master, as a mux client that never prompts; the
+        exit of its ssh (a pidfd) is the event."""
+        self._stop_watch(slot)
+        script = remote.watch_script(slot.record, until_start=until_start)
+        alias = slot.alias(Master.FORWARD)
+        argv = self.ssh.argv(*MUX_CLIENT_OPTIONS, "--", alias, remote_command(["sh", "-s"]))
+        try:
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,  # a Ctrl-C of `jssh watch` is the watchdog's to act on
+            )
+        except OSError:
+            self.post(slot, ev.ServerWatched(ticket, ServerEnd.LOST))
+            return
+        assert proc.stdin is not None
+        with contextlib.suppress(OSError):  # it exited already: its exit says so
+            proc.stdin.write(script.encode())
+            proc.stdin.flush()
+        notifier = exit_notifier(proc.pid)
+        slot.watch = Watch(ticket, proc, notifier)
+        if notifier is None:
+            self.workers.wait_apart(slot, partial(_reap_watch, proc, ticket))
+            return
+        done = partial(self.watch_done, slot, ticket)
+        self.selector.register(notifier, selectors.EVENT_READ, done)
+
+    def watch_done(self, slot: Slot, ticket: int) -> None:
+        """The watch's ssh exited: what it answered becomes ServerWatched."""
+        watch = slot.watch
+        if watch is None or watch.ticket != ticket:
+            return
+        slot.watch = None
+        self._unregister(watch.notifier)
+        rc = watch.proc.wait()  # it exited: no wait
+        out = b""
+        if watch.proc.stdout is not None:
+            os.set_blocking(watch.proc.stdout.fileno(), False)  # nothing else holds it, but
+            with contextlib.suppress(OSError):
+                out = watch.proc.stdout.read() or b""
+        _close(watch.proc)
+        reply = remote.parse_reply(out.decode(errors="replace"), rc)
+        K = remote.ReplyKey
+        for key, end in ((K.GONE, ServerEnd.GONE), (K.NOTRUNNING, ServerEnd.NONE),
+                         (K.APPEARED, ServerEnd.APPEARED)):  # fmt: skip
+            if reply.has(key):
+                pid = reply.value(key)
+                number = int(pid) if pid and pid.isdigit() else None
+                self.post(slot, ev.ServerWatched(ticket, end, number, reply.value(K.MODE)))
+                return
+        self.post(slot, ev.ServerWatched(ticket, ServerEnd.LOST))
+
+    def _stop_watch(self, slot: Slot) -> None:
+        watch, slot.watch = slot.watch, None
+        if watch is None:
+            return
+        self._unregister(watch.notifier)
+        _close(watch.proc)  # its stdin closed: the remote side ends too
+        with contextlib.suppress(OSError):
+            watch.proc.terminate()
+        try:
+            watch.proc.wait(timeout=1.0)  # a mux client exits at once on SIGTERM
+        except subprocess.TimeoutExpired:
+            watch.proc.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                watch.proc.wait(timeout=1.0)
+
     # -- probes ---------------------------------------------------------------------------------
     def _start_probe(self, slot: Slot, address: ev.Address) -> None:
         self._close_probe(slot)  # still in flight: no banner within the interval
@@ -313,6 +418,21 @@ class Executor:
                 self.selector.unregister(slot.probe.sock)
             slot.probe.close()
             slot.probe = None
+
+
+_WATCHING = (ServerPhase.WATCHING, ServerPhase.GAVE_UP)
+
+
+def _close(proc: subprocess.Popen[bytes]) -> None:
+    for stream in (proc.stdin, proc.stdout):
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                stream.close()
+
+
+def _reap_watch(proc: subprocess.Popen[bytes], ticket: int) -> WatchReaped:
+    proc.wait()
+    return WatchReaped(ticket)
 
 
 def _reap(start: BatchStart, ticket: int) -> Reaped:

@@ -66,6 +66,7 @@ class Journal:
             "state": report.state.shown,
             "watchdog_pid": os.getpid(),
             "master_pid": report.master_pid,
+            "server": report.server.value,
         }
         path = self.paths.watchdog_status(name)
         if not path.parent.exists():

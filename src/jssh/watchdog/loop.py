@@ -31,7 +31,7 @@ from jssh.paths import Paths
 from jssh.ssh import Ssh
 from jssh.watchdog import events as ev
 from jssh.watchdog import machine, worker
-from jssh.watchdog.execute import Executor, Reaped, Slot
+from jssh.watchdog.execute import Executor, Reaped, Slot, WatchReaped
 from jssh.watchdog.journal import Journal
 from jssh.watchdog.model import Host
 from jssh.watchdog.policy import CONNECT_TIMEOUT
@@ -238,6 +238,8 @@ class Watchdog:
                 self._resolved(answer)
             elif isinstance(answer, Reaped) and slot is not None:
                 self._executor.attempt_done(slot, answer.ticket)
+            elif isinstance(answer, WatchReaped) and slot is not None:
+                self._executor.watch_done(slot, answer.ticket)
             elif slot is not None and answer is not None:
                 self._post(slot, answer)  # type: ignore[arg-type]
         if self._files is not None:
@@ -329,6 +331,7 @@ class Watchdog:
             name,
             local_port=record.local_port,
             slurm=worker.is_slurm(record),
+            own_server=not record.slurm,  # a Slurm job's server is the job's: never restarted
             probe_addr=answer.probe_addr,
             net_events=self._net is not None,
             seed=random.randrange(1 << 30),  # noqa: S311 - jitter, not crypto

@@ -17,9 +17,19 @@ from jssh.failures import SshFailure
 from jssh.states import JOB_GONE
 from jssh.watchdog import effects as fx
 from jssh.watchdog import events as ev
-from jssh.watchdog import policy
+from jssh.watchdog import policy, server
 from jssh.watchdog.model import Attempt, Host, Outcome, Pending, Probing, change
-from jssh.watchdog.states import Cause, Fault, HostState, Master, Purpose, Setback, Timer, Verdict
+from jssh.watchdog.states import (
+    Cause,
+    Fault,
+    HostState,
+    Master,
+    Purpose,
+    ServerPhase,
+    Setback,
+    Timer,
+    Verdict,
+)
 
 S = HostState
 Effects = list[fx.Effect]
@@ -27,7 +37,7 @@ Step = tuple[Host, Effects]
 
 
 def _report(h: Host, what: str, did: str, *, quiet: bool = False) -> fx.Report:
-    return fx.Report(what, did, h.state, h.master_pid, quiet)
+    return fx.Report(what, did, h.state, h.master_pid, quiet, h.server.phase)
 
 
 # -- the entry point ---------------------------------------------------------------------------
@@ -45,6 +55,10 @@ def handle(h: Host, event: ev.Event, now: float) -> Step:
         return _killed(h, event, now)
     if isinstance(event, ev.JobReported):
         return _job_reported(h, event)
+    if isinstance(event, ev.ServerWatched):
+        return server.watched(h, event, now)
+    if isinstance(event, ev.ServerRestarted):
+        return server.restarted(h, event, now)
     if h.state.retrying and not h.wanted:
         return _bring_down(h)  # `jssh down` ran while it was on its way back
     if isinstance(event, ev.Consider):
@@ -86,6 +100,8 @@ def handle(h: Host, event: ev.Event, now: float) -> Step:
     if isinstance(event, ev.LockBusy):
         if h.state is S.STARTING or h.checking(Purpose.SLURM_STEP):
             return change(h, S.WAITING, retry_at=now + policy.LOCK_RETRY), []
+        if h.state is S.CONNECTED and h.server.phase is ServerPhase.RESTARTING:
+            return server.lock_busy(h, now)
         return h, []
     if isinstance(event, ev.ProbeAnswered):
         return _probe_answered(h, event.reachable, now)
@@ -169,7 +185,8 @@ def _follow(h: Host, pid: int, what: str, now: float, *, outage: bool) -> Step:
         h, S.CONNECTED, master_pid=pid, failures=0, lost_at=None, stopped_checks=0,
         last_failure=None, job_asked_at=None, had_master=True,
     )  # fmt: skip
-    return h, [_report(h, what, f"following it{back}")]
+    h, effects = server.watch(h)  # and its Jupyter server (a workstation's)
+    return h, [_report(h, what, f"following it{back}"), *effects]
 
 
 def _try(h: Host, now: float) -> Step:
@@ -372,6 +389,8 @@ def _due(h: Host, timer: Timer, now: float) -> Step:
         return replace(h, attempt=later), [fx.KillAttempt(later.ticket)]
     if timer is Timer.VERIFY_SOCKET:  # the loop answers with SocketLooked instead
         return replace(h, verify_socket_at=None), []
+    if timer is Timer.SERVER:
+        return server.due(h)
     p = h.probing
     if p is None:
         return h, []

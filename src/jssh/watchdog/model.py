@@ -14,7 +14,16 @@ from dataclasses import dataclass, field, replace
 
 from jssh.failures import SshFailure
 from jssh.watchdog.events import Address
-from jssh.watchdog.states import Cause, Fault, HostState, Master, Purpose, Setback, Timer
+from jssh.watchdog.states import (
+    Cause,
+    Fault,
+    HostState,
+    Master,
+    Purpose,
+    ServerPhase,
+    Setback,
+    Timer,
+)
 
 S = HostState
 ALLOWED: dict[HostState, frozenset[HostState]] = {
@@ -83,6 +92,22 @@ class Probing:
 
 
 @dataclass(frozen=True)
+class Server:
+    """What the watchdog does about a connected workstation's Jupyter server. Only the
+    phase and its ticket and deadline depend on the master: the count of restarts in a
+    row, and giving up, outlive a master's replacement (a `jssh down` resets them)."""
+
+    phase: ServerPhase = ServerPhase.NONE
+    ticket: int | None = None  # the watch's or the restart's in flight
+    at: float | None = None  # BACKOFF, REWATCH: when to act
+    tries: int = 0  # restarts in a row, each dying soon after (or failing)
+    gave_up: bool = False
+    started_at: float | None = None  # when the last restart started one
+    died_at: float | None = None  # when the server was last seen gone
+    use_tmux: bool = True
+
+
+@dataclass(frozen=True)
 class Host:
     """Everything the machine knows about one host. The loop sets `wanted` from the
     marker file before every event: `jssh down` removes the marker just before it
@@ -91,6 +116,7 @@ class Host:
     name: str
     local_port: int = 0
     slurm: bool = False  # a Slurm host with a job's node: two masters
+    own_server: bool = True  # a workstation: its server is jssh's to restart (not a job's)
     probe_addr: Address | None = None
     net_events: bool = False  # the loop hears of network changes on this system
     seed: int = 0  # for the backoff's jitter
@@ -109,6 +135,7 @@ class Host:
     nudged_at: float | None = None
     job_asked_at: int | None = None  # Slurm: `failures` when squeue was last asked
     had_master: bool = False  # the tunnel was up at some point
+    server: Server = Server()
     tickets: int = field(default=0, repr=False)
 
     def checking(self, purpose: Purpose) -> bool:
@@ -124,14 +151,18 @@ class Host:
             Timer.PROBE: self.probing.next_at if self.probing else None,
             Timer.ATTEMPT_LIMIT: self.attempt.deadline if self.attempt else None,
             Timer.VERIFY_SOCKET: self.verify_socket_at if self.state is S.CONNECTED else None,
+            Timer.SERVER: self.server.at if self.state is S.CONNECTED else None,
         }
         return {timer: at for timer, at in found.items() if at is not None}
 
     @property
     def holds_lock(self) -> bool:
         """The host lock (the one `jssh up` takes) is held in this state: while a respawn
-        runs, and while a Slurm host's job is looked at or its end dealt with."""
+        or a server's restart runs, and while a Slurm host's job is looked at or its end
+        dealt with."""
         if self.state is S.STARTING or self.checking(Purpose.SLURM_STEP):
+            return True
+        if self.state is S.CONNECTED and self.server.phase is ServerPhase.RESTARTING:
             return True
         return self.state is S.JOB_ENDED and self.pending is not None
 
@@ -150,4 +181,8 @@ def change(h: Host, to: HostState, **fields: object) -> Host:
     fields.setdefault("pending", None)  # a job off the loop is always a new one, with a ticket
     if not to.retrying:
         fields["probing"] = None  # probes are for a host on its way back only
+    if to is S.DOWN:
+        fields.setdefault("server", Server())  # brought down: the next `up` starts afresh
+    elif to is not S.CONNECTED:  # no master, no watch: the count and a give-up stay
+        fields.setdefault("server", replace(h.server, phase=ServerPhase.NONE, ticket=None, at=None))
     return replace(h, state=to, **fields)  # type: ignore[arg-type]

@@ -96,3 +96,31 @@ def ask_job(failures: int, asked_at: int | None) -> bool:
     if asked_at is None:
         return True
     return (failures == 0 or power_of_two(failures)) and failures != asked_at
+
+
+# -- a workstation's Jupyter server --------------------------------------------------------------
+# A server that dies within SERVER_STABLE s of a restart (or whose restart fails) counts
+# towards SERVER_TRIES restarts in a row; then the watchdog gives up (a missing module, a
+# bad config: restarting would never help). The first restart is at once; the next ones
+# wait SERVER_BACKOFF_FIRST, doubling, up to SERVER_BACKOFF_CAP.
+SERVER_TRIES = 4
+SERVER_STABLE = 30.0
+SERVER_BACKOFF_FIRST = 1.0
+SERVER_BACKOFF_CAP = 8.0
+# A watch that ended without an answer (its master went, ssh failed) is started again
+# this much later, if the master is still followed.
+WATCH_RETRY = 1.0
+# How long a restart waits for the server to listen (ensure.sh's wait).
+RESTART_WAIT = 60.0
+
+
+def server_backoff(tries: int) -> float:
+    """Seconds before restart number `tries` (1: the first, at once)."""
+    if tries <= 1:
+        return 0.0
+    return min(SERVER_BACKOFF_CAP, SERVER_BACKOFF_FIRST * 2.0 ** (tries - 2))
+
+
+def server_crashed(started_at: float | None, now: float) -> bool:
+    """The server died soon after a restart started it: a crash loop, perhaps."""
+    return started_at is not None and now - started_at < SERVER_STABLE

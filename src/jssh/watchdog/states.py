@@ -88,6 +88,7 @@ class Timer(Enum):
     PROBE = "probe"  # the next reachability probe (and the end of the last one)
     ATTEMPT_LIMIT = "attempt-limit"  # a respawn's ssh has run too long: kill it
     VERIFY_SOCKET = "verify-socket"  # a followed master's socket was deleted: look again
+    SERVER = "server"  # the next server restart (BACKOFF) or watch (REWATCH)
 
 
 class Verdict(Enum):
@@ -96,3 +97,35 @@ class Verdict(Enum):
     GIVE_UP = "give-up"  # only the user can fix it: never retry (account lockout)
     RETRY_WHEN_REACHABLE = "retry-when-reachable"  # backoff, and probe its sshd meanwhile
     RETRY = "retry"  # backoff only
+
+
+class ServerPhase(Enum):
+    """What the watchdog does about a connected workstation's Jupyter server (a Slurm
+    host's server ends its job: that one is never restarted)."""
+
+    NONE = "none"  # not watched: no master followed, or a Slurm host
+    WATCHING = "watching"  # a watch through the master waits for the server to exit
+    RESTARTING = "restarting"  # ensure.sh with the saved token runs (off the loop)
+    BACKOFF = "backoff"  # it died again soon after a restart: the next one when due
+    REWATCH = "rewatch"  # the watch ended without an answer: a new one when due
+    GAVE_UP = "gave-up"  # it kept dying: only a watch for a server `jssh up` starts
+
+
+class ServerEnd(Enum):
+    """What a watch through the master answered (watch.sh's reply, typed)."""
+
+    GONE = "gone"  # the server it watched exited
+    NONE = "none"  # no server ran when the watch began (a reboot, a crash unseen)
+    APPEARED = "appeared"  # (after giving up) a server runs again: `jssh up` started one
+    LOST = "lost"  # the watch ended without a reply: its master went, or ssh failed
+
+
+class RestartResult(Enum):
+    """How a restart with the saved token went (ensure.sh's reply, typed)."""
+
+    STARTED = "started"  # a new server listens, with the same token
+    RUNNING = "running"  # one runs already (someone ran `jssh up`)
+    FAILED = "failed"  # it exited at start, did not listen in time, or was not found
+    BUSY = "busy"  # another jssh holds the remote lock: soon again, not a failure
+    UNREACHABLE = "unreachable"  # ssh through the master failed
+    NO_TOKEN = "no-token"  # noqa: S105 - no saved token: a restart would change the URL

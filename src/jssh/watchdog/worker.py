@@ -23,6 +23,8 @@ from jssh.hosts import HostRecord
 from jssh.paths import Paths
 from jssh.ssh import Settings, Ssh
 from jssh.watchdog import events as ev
+from jssh.watchdog.policy import RESTART_WAIT
+from jssh.watchdog.states import RestartResult
 
 if TYPE_CHECKING:
     import psutil
@@ -61,6 +63,19 @@ class Workers(Generic[K]):
         if start:
             name = f"jssh-watch-worker-{self._threads}"
             threading.Thread(target=self._work, name=name, daemon=True).start()
+
+    def wait_apart(self, key: K, job: Callable[[], object]) -> None:
+        """Run JOB, which may wait for a long time (a process's exit where there is no
+        exit notifier), on a thread of its own, so that it holds no worker."""
+
+        def run() -> None:
+            try:
+                answer = job()
+            except Exception as exc:  # a bug: the loop raises it
+                answer = exc
+            self._deliver(key, answer)
+
+        threading.Thread(target=run, name="jssh-watch-waiter", daemon=True).start()
 
     def _work(self) -> None:
         while True:
@@ -159,6 +174,29 @@ def end_job(paths: Paths, ssh: Ssh, record: HostRecord, ticket: int) -> ev.JobRe
     if job is None:
         return ev.JobReported(ticket)
     return ev.JobReported(ticket, job.job_id, job.state)
+
+
+def restart_server(
+    paths: Paths, ssh: Ssh, record: HostRecord, ticket: int, *, use_tmux: bool
+) -> ev.ServerRestarted:
+    """Start a workstation's dead server again as `jssh up` would, with the saved token."""
+    from jssh.remote import ReplyKey
+    from jssh.session.lifecycle import HostParts
+    from jssh.session.workstation import WorkstationBackend
+
+    backend = WorkstationBackend(HostParts(paths, ssh, record, _quiet))
+    start = backend.restart(wait=RESTART_WAIT, use_tmux=use_tmux)
+    if start.no_token:
+        result = RestartResult.NO_TOKEN
+    elif start.answer is None:
+        result = RestartResult.UNREACHABLE
+    else:
+        result = {
+            ReplyKey.STARTED: RestartResult.STARTED,
+            ReplyKey.RUNNING: RestartResult.RUNNING,
+            ReplyKey.BUSY: RestartResult.BUSY,
+        }.get(start.answer, RestartResult.FAILED)
+    return ev.ServerRestarted(ticket, result, start.pid, start.detail)
 
 
 def stop_master(ssh: Ssh, alias: str) -> None:
