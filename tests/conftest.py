@@ -1,11 +1,13 @@
 """Fixtures of the jssh test lab. The machinery lives in tests/lab/; this wires it to pytest.
 
 Fixtures (see tests/lab for the classes):
-  lab_account (session)   name of the account sshd logs in as
+  lab_account (session)   name of the account sshd logs in as (one per test process)
   lab_venv (session)      Path of the cached venv with jupyterlab
   lab_keys (session)      LabKeys: host key + passphrase-less user key
   make_workstation        factory(**Sshd kwargs) -> started Sshd
-  workstation             a started Sshd on 127.0.0.1:<free port>
+  workstation             a started Sshd on 127.0.0.1:<free port>, the test's own; with
+                          @pytest.mark.shared_workstation, the worker's shared_workstation
+  shared_workstation (session)  one Sshd per worker for tests that only log in and read
   make_laptop             factory(workstation, hostname=, port=, alias=) -> Laptop
   laptop                  Laptop whose `workstation` host is the workstation fixture
   make_relay              factory(host, port) -> TcpRelay
@@ -16,6 +18,14 @@ Fixtures (see tests/lab for the classes):
   slurm_cluster (session) a started single-node SlurmCluster (root + Slurm; skips otherwise)
   slurm_workstation       a workstation that is the cluster's login node (SLURM_CONF set)
   slurm_laptop            Laptop whose `cluster` host is slurm_workstation
+
+Running in parallel (pytest -n N, as ./scripts/test does): as root, each xdist worker
+logs in to a lab account of its own and runs in a network namespace of its own
+(tests/lab/account.py, worker.py), so tests keep their plain names and the default port
+8899 without meeting each other, or another pytest run on the machine.
+What stays shared is pinned: the Slurm cluster's tests run on one worker
+(xdist_group "slurm", with --dist loadgroup). Without root, every test that logs in
+runs on one worker.
 """
 
 from __future__ import annotations
@@ -36,6 +46,7 @@ if _TESTS_DIR not in sys.path:
 from lab import (  # noqa: E402
     IS_ROOT,
     LabKeys,
+    LabTimeout,
     Laptop,
     NetnsUnavailable,
     NetnsWorkstation,
@@ -45,14 +56,23 @@ from lab import (  # noqa: E402
     describe,
     ensure_lab_account,
     ensure_lab_venv,
+    enter_private_network,
     issued_lab_ids,
     kill_lab_processes,
     lab_processes,
+    wait_until,
+    worker_id,
 )
 from lab.slurm import SlurmCluster, slurm_missing  # noqa: E402
 
-# Workstations used by the running test, for the sshd logs in failure reports.
-_WORKSTATIONS = pytest.StashKey[list[Sshd]]()
+# Workstations used by the running test, each with the size its sshd log had when the
+# test began: the failure report shows the log from there on.
+_WORKSTATIONS = pytest.StashKey[list[tuple[Sshd, int]]]()
+# None when this worker has an account and a loopback of its own; else why not.
+_NOT_ISOLATED = pytest.StashKey[str | None]()
+# Seconds each test took (setup + call + teardown), kept in pytest's cache between runs.
+_DURATIONS = "jssh/durations"
+_TOOK: dict[str, float] = {}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -61,17 +81,69 @@ def pytest_configure(config: pytest.Config) -> None:
         "faults: injects network or process faults",
         "slow: takes more than a few seconds",
         "browser: drives a real browser",
+        "shared_workstation: only logs in and reads (starts nothing that outlives a login, "
+        "never stops sshd): `workstation` is the worker's shared sshd",
     ):
         config.addinivalue_line("markers", line)
+    # Before any test runs, each test process (each xdist worker) moves into a network
+    # namespace of its own, away from other runs on this machine too.
+    config.stash[_NOT_ISOLATED] = enter_private_network()
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if IS_ROOT:
+    if not IS_ROOT:
+        skip = pytest.mark.skip(reason="needs root (network namespaces / a separate lab account)")
+        for item in items:
+            if item.get_closest_marker("root"):
+                item.add_marker(skip)
+    if worker_id() is None:
         return
-    skip = pytest.mark.skip(reason="needs root (network namespaces / a separate lab account)")
+    isolated = config.stash[_NOT_ISOLATED] is None
     for item in items:
-        if item.get_closest_marker("root"):
-            item.add_marker(skip)
+        names = getattr(item, "fixturenames", ())
+        if not isolated and "lab_account" in names:
+            # One account and one loopback for all: whatever logs in runs on one worker.
+            item.add_marker(pytest.mark.xdist_group("one-lab"))
+        elif "slurm_cluster" in names:
+            # One cluster per session: a second worker would start a second one.
+            item.add_marker(pytest.mark.xdist_group("slurm"))
+    # The longest first, so that none of them starts last and keeps a worker busy alone
+    # at the end: by what each took last time, else by a guess. (Every worker sorts
+    # alike, from the controller's copy: xdist requires the same order everywhere.)
+    took: dict[str, float] = getattr(config, "workerinput", {}).get(_DURATIONS, {})
+    items.sort(key=lambda item: -took.get(item.nodeid, _guessed_seconds(item)))
+
+
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: in the controller, per worker
+def pytest_configure_node(node: Any) -> None:
+    cache = getattr(node.config, "cache", None)
+    node.workerinput[_DURATIONS] = cache.get(_DURATIONS, {}) if cache is not None else {}
+
+
+def _guessed_seconds(item: pytest.Item) -> float:
+    names = set(getattr(item, "fixturenames", ()))
+    if item.get_closest_marker("slow"):
+        return 60
+    if names & {"watch", "relay_workstation", "make_netns_workstation"}:
+        return 20  # waits on a watchdog or a cut link
+    if "make_workstation" in names:
+        return 3
+    return 0.05  # no lab at all: fills the gaps at the end
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # In the xdist controller (or a run without xdist), which sees every worker's reports.
+    if worker_id() is None:
+        nodeid = report.nodeid.removesuffix("@slurm").removesuffix("@one-lab")
+        _TOOK[nodeid] = _TOOK.get(nodeid, 0.0) + report.duration
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    reason = config.stash.get(_NOT_ISOLATED, None)
+    if reason:
+        return f"jssh lab: no private loopback ({reason}): under xdist, lab tests run on one worker"
+    return None
 
 
 @pytest.hookimpl(wrapper=True)
@@ -82,14 +154,19 @@ def pytest_runtest_makereport(
     # On failure, show what sshd said: auth refusals, forward failures,
     # "Connection closed" are often the whole story.
     if report.failed:
-        for ws in item.stash.get(_WORKSTATIONS, []):
-            tail = "\n".join(ws.log().splitlines()[-60:])
+        for ws, since in item.stash.get(_WORKSTATIONS, []):
+            tail = "\n".join(ws.log(since).splitlines()[-60:])
             report.sections.append((f"sshd log {ws.lab_id} ({ws.log_path})", tail))
     return report
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Nothing the lab started may outlive the session: kill stragglers and fail loudly."""
+    cache = getattr(session.config, "cache", None)  # none with -p no:cacheprovider
+    if _TOOK and cache is not None:
+        known = cache.get(_DURATIONS, {})
+        known.update({nodeid: round(seconds, 2) for nodeid, seconds in _TOOK.items()})
+        cache.set(_DURATIONS, known)
     leftovers = {lab_id: procs for lab_id in issued_lab_ids() if (procs := lab_processes(lab_id))}
     if not leftovers:
         return
@@ -106,7 +183,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 @pytest.fixture(scope="session")
 def lab_account() -> str:
-    """The account logins go to: `jsshlab` when root, else the current user."""
+    """The account logins go to: as root one of `jsshlab`, `jsshlab1`, ... that no other
+    test process uses, else the current user."""
     return ensure_lab_account()
 
 
@@ -136,7 +214,7 @@ def make_workstation(
     def make(**kwargs: Any) -> Sshd:
         ws = Sshd(account=lab_account, venv=lab_venv, keys=lab_keys, **kwargs)
         made.append(ws)
-        request.node.stash.setdefault(_WORKSTATIONS, []).append(ws)
+        request.node.stash.setdefault(_WORKSTATIONS, []).append((ws, 0))
         return ws.start()
 
     yield make
@@ -144,9 +222,45 @@ def make_workstation(
         ws.close()
 
 
+@pytest.fixture(scope="session")
+def shared_workstation(lab_account: str, lab_venv: Path, lab_keys: LabKeys) -> Iterator[Sshd]:
+    """One sshd for the whole worker, for the tests marked shared_workstation."""
+    ws = Sshd(account=lab_account, venv=lab_venv, keys=lab_keys)
+    try:
+        yield ws.start()
+    finally:
+        ws.close()
+
+
 @pytest.fixture
-def workstation(make_workstation: Callable[..., Sshd]) -> Sshd:
-    return make_workstation()
+def workstation(
+    request: pytest.FixtureRequest, make_workstation: Callable[..., Sshd]
+) -> Iterator[Sshd]:
+    """The test's own sshd, or with @pytest.mark.shared_workstation the worker's shared one,
+    which the test must leave as it found it: running, with nothing started through it
+    still alive (checked at teardown, after the test's laptops closed)."""
+    if request.node.get_closest_marker("shared_workstation") is None:
+        yield make_workstation()
+        return
+    ws: Sshd = request.getfixturevalue("shared_workstation")
+    request.node.stash.setdefault(_WORKSTATIONS, []).append((ws, ws.log_size()))
+    yield ws
+    problems = []
+    if not ws.running:
+        problems.append("its sshd was stopped")
+        ws.start()
+    try:
+        # A login's shell may take a moment to exit after its ssh has gone.
+        wait_until(lambda: not ws.remote_processes(), timeout=5, what="remote processes to end")
+    except LabTimeout:
+        problems.append(f"these still run there:\n{describe(ws.remote_processes())}")
+        ws.kill_remote_processes()
+    if problems:
+        pytest.fail(
+            "a test marked shared_workstation changed the shared workstation: "
+            + "; ".join(problems),
+            pytrace=False,
+        )
 
 
 @pytest.fixture
@@ -165,7 +279,7 @@ def make_netns_workstation(
         except NetnsUnavailable as exc:
             pytest.skip(f"no network namespace here: {exc}")
         made.append(ws)
-        request.node.stash.setdefault(_WORKSTATIONS, []).append(ws)
+        request.node.stash.setdefault(_WORKSTATIONS, []).append((ws, 0))
         ws.start()
         return ws
 

@@ -69,11 +69,11 @@ def chromium(tmp_path: Path) -> Iterator[Any]:
 
 def test_jupyterlab_opens_through_the_tunnel_and_runs_a_cell(laptop: Laptop, chromium: Any) -> None:
     started = time.monotonic()
-    assert laptop.jssh("add", "workstation").ok
+    assert laptop.jssh_in_process("add", "workstation").ok
     up = laptop.jssh("up", "workstation", "--no-open", timeout=120)
     assert up.ok, up
     url = up.stdout.strip().splitlines()[-1]
-    assert url.startswith("http://127.0.0.1:8899/lab?token=")
+    assert url.startswith("http://127.0.0.1:")
 
     page = chromium.new_page()
     page.set_default_timeout(60_000)

@@ -5,8 +5,13 @@ from __future__ import annotations
 import shlex
 import subprocess
 
+import pytest
+
 from jssh import __version__
 from lab import Laptop
+
+# Real processes, as a user runs jssh; none of them starts anything remote.
+pytestmark = pytest.mark.shared_workstation
 
 
 def test_version(laptop: Laptop) -> None:

@@ -19,6 +19,9 @@ import pytest
 
 from lab import Laptop
 
+# Nothing here starts anything on the workstation.
+pytestmark = pytest.mark.shared_workstation
+
 ROOT = Path(__file__).resolve().parents[1]
 COMPLETIONS = ROOT / "completions"
 
@@ -46,7 +49,7 @@ def test_there_is_a_script_for_bash_zsh_and_fish() -> None:
 @pytest.fixture
 def two_hosts(laptop: Laptop) -> Laptop:
     for host in ("workstation", "unrelated.example.org"):
-        result = laptop.jssh("add", host)
+        result = laptop.jssh_in_process("add", host)
         assert result.ok, result
     return laptop
 

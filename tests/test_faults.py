@@ -24,11 +24,14 @@ import psutil
 import pytest
 
 from lab import IS_ROOT, LabTimeout, Laptop, Result, Sshd, free_port, run, wait_until
-from lab.client import assert_one_clear_error, token_of
+from lab.client import assert_one_clear_error, status_json, token_of
 
 pytestmark = pytest.mark.faults
 
 NAME = "workstation"
+
+# For the cases where jssh stops before it would start anything on the workstation.
+SHARED = pytest.mark.shared_workstation
 
 
 # -- what a user sees ----------------------------------------------------------------------
@@ -59,12 +62,7 @@ def http_status(url: str) -> int | None:
 
 
 def status(laptop: Laptop) -> dict[str, object]:
-    result = laptop.jssh("status", NAME, "--json")
-    assert result.ok, result
-    assert "Traceback" not in result.stderr, result
-    entries = json.loads(result.stdout)
-    assert len(entries) == 1, result
-    return entries[0]  # type: ignore[no-any-return]
+    return status_json(laptop, NAME)
 
 
 def server_pid(laptop: Laptop) -> int:
@@ -166,7 +164,7 @@ def files(laptop: Laptop) -> UserFiles:
 
 @pytest.fixture
 def added(laptop: Laptop, files: UserFiles) -> Laptop:
-    result = laptop.jssh("add", NAME)
+    result = laptop.jssh_in_process("add", NAME)
     assert result.ok, result
     return laptop
 
@@ -214,7 +212,7 @@ def test_a_server_killed_behind_jssh_s_back_is_reported_stopped_and_up_starts_a_
     assert state["server"]["state"] == "stopped", state  # type: ignore[index]
     assert state["url"] is None, state  # no URL that leads nowhere
     table = added.jssh("status", NAME)
-    assert table.ok, table
+    assert table.returncode == 9, table  # brought up, and not serving now
     assert "stopped" in table.stdout, table
 
     again = up(added)
@@ -332,6 +330,7 @@ def small_ssh_dir(laptop: Laptop) -> Iterator[Callable[[], None]]:
 
 
 @pytest.mark.root
+@SHARED
 def test_a_full_disk_fails_add_with_one_line_and_leaves_no_partial_file(
     laptop: Laptop, small_ssh_dir: Callable[[], None]
 ) -> None:
@@ -344,16 +343,17 @@ def test_a_full_disk_fails_add_with_one_line_and_leaves_no_partial_file(
     assert not (laptop.ssh_dir / "jssh" / "config").exists()
 
     (laptop.ssh_dir / "filler").unlink()  # space again: the same command now works
-    assert laptop.jssh("add", NAME).ok
+    assert laptop.jssh_in_process("add", NAME).ok
     files.assert_intact()
 
 
 @pytest.mark.root
+@SHARED
 def test_a_full_disk_during_an_update_keeps_the_previous_managed_files(
     laptop: Laptop, small_ssh_dir: Callable[[], None]
 ) -> None:
     files = UserFiles(laptop)
-    assert laptop.jssh("add", NAME).ok
+    assert laptop.jssh_in_process("add", NAME).ok
     managed = laptop.ssh_dir / "jssh"
     before = {name: (managed / name).read_bytes() for name in ("config", "hosts.json")}
     user_before = laptop.ssh_config.read_bytes()
@@ -409,7 +409,7 @@ def test_two_laptops_up_the_same_host_at_once_and_share_one_server(
     # stands between them and two servers on one socket.
     other = make_laptop(added.workstation)
     port = free_port()
-    assert other.jssh("add", NAME, "--local-port", str(port)).ok, "second laptop's add"
+    assert other.jssh_in_process("add", NAME, "--local-port", str(port)).ok, "second laptop's add"
     first, second = _up_at_once(added, other)
     assert first.ok, first
     assert second.ok, second
@@ -423,6 +423,7 @@ def test_two_laptops_up_the_same_host_at_once_and_share_one_server(
 # -- corrupt state files --------------------------------------------------------------------------
 
 
+@SHARED
 @pytest.mark.parametrize(
     "garbage",
     [b'{"version": 1, "hosts": {"workstation": {"na', b"\x00\xff\xfe garbage \x80", b"[]\n"],
@@ -507,6 +508,7 @@ def _prepend_host(data: bytes) -> bytes:
     return b"Host scratch\n    HostName 127.0.0.1\n\n" + data
 
 
+@SHARED
 def test_a_host_block_put_above_the_include_by_hand_is_still_removed_byte_for_byte(
     added: Laptop, files: UserFiles
 ) -> None:
@@ -517,6 +519,7 @@ def test_a_host_block_put_above_the_include_by_hand_is_still_removed_byte_for_by
     assert added.ssh_config.read_bytes() == files.original
 
 
+@SHARED
 def test_up_names_an_include_that_a_host_block_above_it_made_conditional(
     added: Laptop, files: UserFiles
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import stat
 import subprocess
 from collections.abc import Callable
@@ -29,6 +30,8 @@ from lab import (
 )
 
 FAST_FAIL = ("-o", "ConnectTimeout=2", "-o", "ConnectionAttempts=1")
+# For tests that only log in and read: they may use the worker's shared sshd.
+SHARED = pytest.mark.shared_workstation
 
 
 def _master(laptop: Laptop, name: str = "t") -> str:
@@ -48,12 +51,14 @@ def _check(laptop: Laptop, control_path: str) -> Result:
 # -- workstation basics ------------------------------------------------------
 
 
+@SHARED
 def test_ssh_logs_in_as_the_lab_account(laptop: Laptop, lab_account: str) -> None:
     r = laptop.ssh("workstation", "whoami")
     assert r.ok, str(r)
     assert r.stdout.strip() == lab_account
 
 
+@SHARED
 def test_remote_environment_is_private_to_the_workstation(
     laptop: Laptop, workstation: Sshd, lab_venv: Path
 ) -> None:
@@ -74,6 +79,7 @@ def test_remote_environment_is_private_to_the_workstation(
     assert workstation.env["HOME"] == str(workstation.remote_home)
 
 
+@SHARED
 def test_login_shells_keep_jupyter_on_path(laptop: Laptop, lab_venv: Path) -> None:
     # Debian's /etc/profile resets PATH for login shells; the remote ~/.profile
     # puts the venv back, so `ssh -t workstation` users find jupyter too.
@@ -82,6 +88,7 @@ def test_login_shells_keep_jupyter_on_path(laptop: Laptop, lab_venv: Path) -> No
     assert r.stdout.splitlines()[0] == str(lab_venv / "bin" / "jupyter")
 
 
+@SHARED
 def test_jupyter_server_2_runs_through_ssh(laptop: Laptop) -> None:
     r = laptop.ssh("workstation", "jupyter --version", timeout=60)
     assert r.ok, str(r)
@@ -108,6 +115,18 @@ def test_remote_tmux_uses_the_workstation_socket_dir(laptop: Laptop, workstation
     assert any("tmux" in p.name() for p in workstation.remote_processes())
 
 
+def test_the_lab_jupyter_leaves_out_what_only_slows_its_start(lab_venv: Path) -> None:
+    # See lab/jupyter_venv.py: each of these cost CPU at every `jssh up` in the suite.
+    python = str(lab_venv / "bin" / "python")
+    spec = run([python, "-c", "import importlib.util as u; print(u.find_spec('rfc3987_syntax'))"])
+    assert spec.stdout.strip() == "None", str(spec)
+    listed = run([python, "-m", "jupyter", "server", "extension", "list"])
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", listed.stdout + listed.stderr)  # it colours anyway
+    assert re.search(r"jupyter_lsp +disabled", plain), str(listed)
+    assert re.search(r"jupyterlab +enabled", plain), str(listed)
+
+
+@SHARED
 def test_run_as_remote_runs_as_the_lab_account_in_its_env(
     workstation: Sshd, lab_account: str
 ) -> None:
@@ -149,6 +168,7 @@ def test_bad_sshd_config_is_a_readable_error(make_workstation: Callable[..., Ssh
 # -- laptop ----------------------------------------------------------------
 
 
+@SHARED
 def test_laptop_ssh_config_is_private_and_realistic(laptop: Laptop, workstation: Sshd) -> None:
     assert stat.S_IMODE(laptop.ssh_dir.stat().st_mode) == 0o700
     assert stat.S_IMODE(laptop.ssh_config.stat().st_mode) == 0o600
@@ -166,6 +186,7 @@ def test_laptop_ssh_config_is_private_and_realistic(laptop: Laptop, workstation:
     assert "user nobody" in other
 
 
+@SHARED
 def test_laptop_env_points_jssh_at_the_sandbox(laptop: Laptop) -> None:
     env = laptop.env
     assert env["JSSH_SSH_CONFIG"] == str(laptop.ssh_config)
@@ -177,6 +198,7 @@ def test_laptop_env_points_jssh_at_the_sandbox(laptop: Laptop) -> None:
     assert "TMUX" not in env
 
 
+@SHARED
 @pytest.mark.skipif(
     not (SRC_DIR / "jssh" / "__main__.py").exists(),
     reason="jssh is not written yet (no src/jssh/__main__.py)",
@@ -192,6 +214,7 @@ def test_jssh_runners_start_the_working_tree(laptop: Laptop) -> None:
     assert child.exitstatus == r.returncode
 
 
+@SHARED
 def test_control_paths_stay_short(laptop: Laptop) -> None:
     # jssh's own ControlPath, as the brief sketches it, with a %C hash and
     # the 17 chars ssh appends while binding; must fit sun_path (108).
@@ -279,6 +302,25 @@ def test_teardown_leaves_no_process_with_the_lab_id(
     assert not laptop.root.exists()
 
 
+@SHARED
+def test_teardown_stops_a_persistent_master_whose_title_hides_its_lab_id(laptop: Laptop) -> None:
+    # ControlPersist forks a master and gives it a title ("ssh: PATH [mux]") written
+    # over its environ: the lab id is gone, the control path under the laptop's home is not.
+    control_path = f"{laptop.ssh_dir}/p-%C"
+    r = laptop.ssh(
+        "-o", "ControlMaster=auto", "-o", "ControlPersist=yes",
+        "-o", f"ControlPath={control_path}", "workstation", "true",
+    )  # fmt: skip
+    assert r.ok, str(r)
+    masters = [p for p in laptop.processes() if "[mux]" in " ".join(p.cmdline())]
+    assert len(masters) == 1, laptop.processes()
+    assert lab_processes(laptop.lab_id) == []  # what teardown found before
+
+    laptop.close()
+
+    assert not pid_alive(masters[0].pid)
+
+
 def test_timeout_is_reported_with_output_so_far(laptop: Laptop) -> None:
     with pytest.raises(LabTimeout, match="did not finish"):
         laptop.ssh("workstation", "echo started; sleep 30", timeout=1.5)
@@ -321,8 +363,8 @@ def test_relay_restore_resumes_held_connections(relay_workstation: RelayLab) -> 
         text=True,
     )
     try:
-        with pytest.raises(subprocess.TimeoutExpired):
-            held.wait(timeout=1.0)
+        wait_until(lambda: relay.held_bytes, timeout=10, what="the command to reach the cut")
+        assert held.poll() is None
         # ... and completes once the link is back: TCP rode out the outage.
         relay.restore()
         out, err = held.communicate(timeout=15)
@@ -397,7 +439,7 @@ def test_netns_teardown_removes_namespace_and_veth(
     assert ws.netns in names
     ws.close()
     assert ws.netns not in run(["ip", "netns", "list"]).stdout
-    assert not Path(f"/sys/class/net/{ws.host_dev}").exists()
+    assert not ws.host_link_exists
     assert lab_processes(ws.lab_id) == []
     # The safety net stays: nothing for the lab range may ever leave the machine.
     assert "blackhole" in run(["ip", "route", "show", "exact", str(LAB_RANGE)]).stdout

@@ -8,10 +8,10 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
-from typer._click import Command
 
 from jssh.cli import app
 from jssh.errors import ExitCode
@@ -34,10 +34,13 @@ def headings() -> list[str]:
     return found
 
 
-def commands() -> dict[str, Command]:
-    """Every command the app has, by its full name: `add`, ..., `service install`."""
+def commands() -> dict[str, Any]:
+    """Every command the app has, by its full name: `add`, ..., `service install`.
+
+    The values are click Commands; typed loosely because typer >= 0.27 bundles its own
+    click and older releases use the `click` package."""
     root = typer.main.get_command(app)
-    found: dict[str, Command] = {}
+    found: dict[str, Any] = {}
     for name, command in root.commands.items():  # type: ignore[attr-defined]
         subcommands = getattr(command, "commands", None)  # a group: `service`
         if subcommands:

@@ -21,6 +21,9 @@ import pytest
 
 from lab import Laptop, run, wait_until
 
+# Nothing here starts anything on the workstation.
+pytestmark = pytest.mark.shared_workstation
+
 
 def unit_path(laptop: Laptop) -> Path:
     return laptop.home / ".config" / "systemd" / "user" / "jssh-watch.service"

@@ -19,7 +19,7 @@ def test_server_and_kernels_survive_a_cut_that_takes_the_tunnel_down(
     netns_workstation: NetnsWorkstation, netns_laptop: Laptop
 ) -> None:
     laptop = netns_laptop
-    assert laptop.jssh("add", "workstation").ok
+    assert laptop.jssh_in_process("add", "workstation").ok
     url = up(laptop)
     token = token_of(url)
     status, body = api(url, "/api/kernels", token=token, method="POST", body="{}")

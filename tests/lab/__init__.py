@@ -47,6 +47,7 @@ from .util import (
     short_tempdir,
     wait_until,
 )
+from .worker import enter_private_network, worker_id
 
 __all__ = [
     "IS_ROOT",
@@ -69,6 +70,7 @@ __all__ = [
     "ensure_blackhole_route",
     "ensure_lab_account",
     "ensure_lab_venv",
+    "enter_private_network",
     "free_port",
     "issued_lab_ids",
     "kill_lab_processes",
@@ -82,4 +84,5 @@ __all__ = [
     "terminate",
     "wait_gone",
     "wait_until",
+    "worker_id",
 ]

@@ -46,8 +46,11 @@ def api(
 
 
 def status_json(laptop: Laptop, name: str = "workstation") -> dict[str, Any]:
-    result = laptop.jssh("status", name, "--json")
-    assert result.ok, result
+    """`jssh status NAME --json`, run in process: tests look at state with it often, and
+    what they prove through a real process is the command they are about."""
+    result = laptop.jssh_in_process("status", name, "--json")
+    # 9: the host was brought up and does not serve now; the JSON says why.
+    assert result.returncode in (0, 9), result
     entries = json.loads(result.stdout)
     assert len(entries) == 1
     return entries[0]  # type: ignore[no-any-return]

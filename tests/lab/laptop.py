@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -26,8 +29,10 @@ __all__ = ["SRC_DIR", "Laptop", "render_user_ssh_config"]
 SRC_DIR = Path(__file__).resolve().parents[2] / "src"
 
 # Variables from the developer's own session that must not leak into jssh's:
-# an agent socket, a tmux it might think it runs in, their Jupyter dirs.
-_SCRUB_PREFIXES = ("JSSH_", "JUPYTER", "SSH_", "TMUX", "XDG_")
+# an agent socket, a tmux it might think it runs in, their Jupyter dirs, and a
+# PYTHONDONTWRITEBYTECODE that would make every jssh compile itself again (as a
+# user's installed jssh never does).
+_SCRUB_PREFIXES = ("JSSH_", "JUPYTER", "SSH_", "TMUX", "XDG_", "PYTHONDONTWRITEBYTECODE")
 
 
 def render_user_ssh_config(
@@ -183,14 +188,40 @@ class Laptop:
         """
         return run(self.jssh_argv(*args), env=self.env, input=input, timeout=timeout, check=check)
 
+    def jssh_in_process(self, *args: str) -> Result:
+        """`jssh *args` through `jssh.cli.main` in this process, with the laptop's
+        environment: the same Result as jssh(), without starting Python again.
+
+        Only for what needs no real process (usage errors, hostile input, reading
+        state): a user's view of prompts, exit codes and background processes is
+        proven through jssh().
+        """
+        from jssh.cli import main
+
+        out, err = io.StringIO(), io.StringIO()
+        saved = dict(os.environ)
+        started = time.monotonic()
+        try:
+            os.environ.clear()
+            os.environ.update(self.env)
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                code = main(list(args))
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        argv = ["jssh.cli.main", *args]
+        return Result(argv, code, out.getvalue(), err.getvalue(), time.monotonic() - started)
+
     def jssh_pty(
         self, *args: str, timeout: float = 30.0, dimensions: tuple[int, int] = (24, 200)
     ) -> pexpect.spawn:
-        """jssh on a pseudo-terminal, for prompts and interactive output. Closed at teardown."""
+        """jssh on a pseudo-terminal, for prompts and interactive output. Closed at teardown.
+
+        The terminal says it is an xterm, whatever TERM the test run has (none in CI)."""
         child = pexpect.spawn(
             sys.executable,
             ["-m", "jssh", *args],
-            env=self.env,
+            env={**self.env, "TERM": "xterm"},
             encoding="utf-8",
             timeout=timeout,
             dimensions=dimensions,
@@ -203,7 +234,7 @@ class Laptop:
 
     def processes(self) -> list[psutil.Process]:
         """Live processes started from this laptop (jssh, its ssh masters, watchdogs)."""
-        return lab_processes(self.lab_id)
+        return lab_processes(self.lab_id, mentioning=f"{self.root}/")
 
     def close(self) -> None:
         """Close ptys, stop every process with this laptop's lab id, remove the temp dir."""
@@ -212,7 +243,7 @@ class Laptop:
         self._closed = True
         for child in self._ptys:
             child.close(force=True)
-        kill_lab_processes(self.lab_id)
+        kill_lab_processes(self.lab_id, mentioning=f"{self.root}/")
         shutil.rmtree(self.root, ignore_errors=True)
 
     def __enter__(self) -> Laptop:

@@ -10,7 +10,6 @@ import socket
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import psutil
@@ -54,6 +53,20 @@ def ensure_blackhole_route() -> None:
         raise NetnsUnavailable(
             f"cannot add blackhole route for {LAB_RANGE}: {added.stderr.strip()}"
         )
+
+
+def link_flags(dev: str) -> list[str] | None:
+    """The flags of interface DEV in our network namespace (LOWER_UP: it has a carrier),
+    or None when there is no such interface.
+
+    From `ip`, not /sys/class/net: sysfs shows the namespace it was mounted in, which
+    is not ours when the test process runs in a namespace of its own (lab/worker.py).
+    """
+    done = _ip("-j", "link", "show", "dev", dev, check=False)
+    if done.returncode != 0:
+        return None
+    links: list[dict[str, Any]] = json.loads(done.stdout or "[]")
+    return [str(flag) for link in links for flag in link.get("flags", [])]
 
 
 @contextmanager
@@ -153,15 +166,16 @@ class NetnsWorkstation(Sshd):
         self._wait_carrier()
 
     def _wait_carrier(self) -> None:
-        carrier = Path(f"/sys/class/net/{self.host_dev}/carrier")
+        wait_until(
+            lambda: "LOWER_UP" in (link_flags(self.host_dev) or []),
+            timeout=5,
+            what=f"carrier on {self.host_dev}",
+        )
 
-        def up() -> bool:
-            try:
-                return carrier.read_text().strip() == "1"
-            except OSError:  # reading carrier of a down link is EINVAL
-                return False
-
-        wait_until(up, timeout=5, what=f"carrier on {self.host_dev}")
+    @property
+    def host_link_exists(self) -> bool:
+        """True while the host end of the veth pair exists."""
+        return link_flags(self.host_dev) is not None
 
     def _exec_prefix(self) -> list[str]:
         return ["ip", "netns", "exec", self.netns]
@@ -233,5 +247,5 @@ class NetnsWorkstation(Sshd):
             self._ns_created = False
         # Deleting the namespace takes its veth end and so the pair with it;
         # the host end is deleted by hand in case it was left behind.
-        if Path(f"/sys/class/net/{self.host_dev}").exists():
+        if self.host_link_exists:
             _ip("link", "del", self.host_dev, check=False)

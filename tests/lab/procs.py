@@ -54,15 +54,24 @@ def _protected_pids() -> set[int]:
     return {me.pid, *(p.pid for p in me.parents())}
 
 
-def lab_processes(lab_id: str) -> list[psutil.Process]:
-    """Live processes (any user) whose environment has JSSH_LAB_ID=lab_id."""
+def lab_processes(lab_id: str, *, mentioning: str | None = None) -> list[psutil.Process]:
+    """Live processes (any user) whose environment has JSSH_LAB_ID=lab_id, or whose
+    command line holds `mentioning` (a lab temp dir).
+
+    The second catches what the first cannot: an ssh that forks a ControlPersist
+    master gives it a process title ("ssh: ~/.ssh/jssh/cm/NAME [mux]") written over
+    its environ, but that title names the control path, under the laptop's home.
+    """
     found: list[psutil.Process] = []
     protected = _protected_pids()
     for proc in psutil.process_iter():
         if proc.pid in protected:
             continue
         try:
-            if proc.environ().get(LAB_ID_VAR) == lab_id and proc.status() != psutil.STATUS_ZOMBIE:
+            ours = proc.environ().get(LAB_ID_VAR) == lab_id
+            if not ours and mentioning is not None:
+                ours = mentioning in " ".join(proc.cmdline())
+            if ours and proc.status() != psutil.STATUS_ZOMBIE:
                 found.append(proc)
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             # Not ours to read (another user while we are not root) or gone.
@@ -114,15 +123,18 @@ def wait_gone(procs: Iterable[psutil.Process], *, timeout: float) -> list[psutil
         delay = min(delay * 2, 0.1)
 
 
-def kill_lab_processes(lab_id: str, *, grace: float = 3.0) -> list[psutil.Process]:
-    """Stop every process carrying this lab id; repeat while new ones appear.
+def kill_lab_processes(
+    lab_id: str, *, mentioning: str | None = None, grace: float = 3.0
+) -> list[psutil.Process]:
+    """Stop every process carrying this lab id (see lab_processes for `mentioning`);
+    repeat while new ones appear.
 
     Repeating matters: killing a tmux client or a shell can make a parent spawn
     or reveal another process with the id a moment later.
     """
     stopped: list[psutil.Process] = []
     for _ in range(5):
-        procs = lab_processes(lab_id)
+        procs = lab_processes(lab_id, mentioning=mentioning)
         if not procs:
             break
         stopped.extend(terminate(procs, grace=grace))

@@ -83,6 +83,9 @@ class TcpRelay:
         self._conns: set[_Conn] = set()
         self._closed = False
         self.accepted = 0  # connections accepted so far: shows a reconnect happened
+        # Bytes that arrived while blackholed and wait for restore(): shows that
+        # something tried to cross the cut link.
+        self.held_bytes = 0
         self._threads: list[threading.Thread] = []
         self._spawn(self._accept_loop, f"relay-accept-{self.port}")
 
@@ -218,6 +221,9 @@ class TcpRelay:
                 except OSError:
                     conn.abort(rst=True)  # a reset on one side resets the other
                     break
+                if data and self.blackholed:
+                    with self._lock:
+                        self.held_bytes += len(data)
                 if not self._gate(conn):
                     break
                 if not data:

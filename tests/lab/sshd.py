@@ -263,14 +263,18 @@ class Sshd:
 
         Found by their sockets: each holds a TCP socket whose local end is our
         host:port and that is not the listener. Survives a restart (the old
-        children are no longer the new listener's).
+        children are no longer the new listener's). Only sshds in our own network
+        namespace count: another xdist worker's loopback may use the same port.
         """
         listener = self.listener_pid
+        ours = _netns_of("self")
         found = []
         # Per process, not psutil.net_connections(): that reports a socket
         # shared by [priv] and its child under one pid only.
         for proc in psutil.process_iter(["name"]):
             if proc.info["name"] != "sshd" or proc.pid == listener:
+                continue
+            if _netns_of(str(proc.pid)) != ours:
                 continue
             try:
                 conns = proc.net_connections("tcp")
@@ -331,12 +335,21 @@ class Sshd:
 
     # -- looking at it -----------------------------------------------------
 
-    def log(self) -> str:
-        """sshd's log so far (LogLevel VERBOSE): put it in assertion messages."""
+    def log(self, since: int = 0) -> str:
+        """sshd's log so far (LogLevel VERBOSE), from byte `since` (a log_size() taken
+        earlier) on: put it in assertion messages."""
         try:
-            return self.log_path.read_text(errors="replace")
+            with open(self.log_path, "rb") as log:
+                log.seek(since)
+                return log.read().decode(errors="replace")
         except OSError:
             return ""
+
+    def log_size(self) -> int:
+        try:
+            return self.log_path.stat().st_size
+        except OSError:
+            return 0
 
     def known_hosts_line(self, host: str | None = None, port: int | None = None) -> str:
         """The known_hosts entry for this workstation as reached at host:port."""
@@ -388,6 +401,14 @@ class Sshd:
 
     def describe_processes(self) -> str:
         return describe([*self.connection_processes(), *self.remote_processes()])
+
+
+def _netns_of(pid: str) -> int | None:
+    """The inode of /proc/PID/ns/net (PID may be "self"), or None when it cannot be read."""
+    try:
+        return os.stat(f"/proc/{pid}/ns/net").st_ino
+    except OSError:
+        return None
 
 
 def _is_sshd(proc: psutil.Process) -> bool:
