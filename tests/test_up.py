@@ -7,6 +7,7 @@ a kernel, survives a second `up`, and is gone after `down`.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import stat
 import subprocess
@@ -16,7 +17,7 @@ import pexpect
 import psutil
 import pytest
 
-from lab import Laptop, Sshd, free_port, pid_alive, port_is_free
+from lab import Laptop, Sshd, free_port, pid_alive, port_is_free, short_tempdir
 from lab.client import api, assert_one_clear_error, run_in_kernel, status_json, token_of, up
 
 # For the tests that start nothing on the workstation (they fail before, or never log in).
@@ -135,18 +136,17 @@ def test_the_server_runs_in_a_named_tmux_session_on_the_remote(added: Laptop) ->
 
 
 def test_without_a_usable_tmux_the_server_runs_under_nohup(
-    make_workstation: object, make_laptop: object, tmp_path_factory: pytest.TempPathFactory
+    make_workstation: object, make_laptop: object, request: pytest.FixtureRequest
 ) -> None:
     # A tmux that is there but cannot start a server, as on a box with a broken locale.
-    broken = tmp_path_factory.mktemp("broken-tmux")
+    # Not under pytest's basetemp: other xdist workers reset /tmp/pytest-of-root to 0700,
+    # and a lab account that can't reach the fake finds the real tmux instead.
+    broken = short_tempdir()
+    request.addfinalizer(lambda: shutil.rmtree(broken, ignore_errors=True))
     os.chmod(broken, 0o755)
     fake = broken / "tmux"
     fake.write_text("#!/bin/sh\necho 'tmux: invalid LC_ALL, LC_CTYPE or LANG' >&2\nexit 1\n")
     os.chmod(fake, 0o755)
-    for parent in broken.parents:  # let the lab account reach it
-        if str(parent) in ("/", "/tmp"):
-            break
-        os.chmod(parent, os.stat(parent).st_mode | 0o005)
     path = f"{broken}:/var/cache/jssh-lab/venv/bin:/usr/bin:/bin"
     ws: Sshd = make_workstation(extra_env={"PATH": path})  # type: ignore[operator]
     laptop: Laptop = make_laptop(ws)  # type: ignore[operator]
