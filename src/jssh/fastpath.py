@@ -39,8 +39,8 @@ def warm_up(argv: list[str]) -> tuple[str, str] | None:
 
 
 def _url_if_serving(name: str, ssh_config: str | None, state_dir: str | None) -> str | None:
-    from jssh.config.store import Store
     from jssh.errors import JsshError
+    from jssh.hosts import Registry
     from jssh.paths import Paths
     from jssh.session.files import HostFiles
     from jssh.session.warm import serving_url
@@ -49,7 +49,10 @@ def _url_if_serving(name: str, ssh_config: str | None, state_dir: str | None) ->
         paths = Paths.build(
             Path(ssh_config) if ssh_config else None, Path(state_dir) if state_dir else None
         )
-        record = Store(paths).load().hosts.get(name)
+        # hosts.json read directly, not through config.store: that would import the
+        # ssh client and the config editor (~20 ms) for one dict lookup.
+        hosts_file = paths.hosts_file
+        record = Registry.loads(hosts_file.read_text(), str(hosts_file)).hosts.get(name)
         files = HostFiles(paths, name)
         if record is None or not files.wanted:
             return None
