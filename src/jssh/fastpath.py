@@ -58,6 +58,6 @@ def _url_if_serving(name: str, ssh_config: str | None, state_dir: str | None) ->
             return None
         # The very check the full `up` makes first: a token, our tunnel, a 200.
         url = serving_url(record, files.token(), timeout=2.0)
-    except (JsshError, OSError):  # the full CLI reports or repairs it
+    except (JsshError, OSError, UnicodeDecodeError):  # the full CLI reports or repairs it
         return None
     return url
