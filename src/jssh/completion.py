@@ -8,7 +8,6 @@ jssh.config.store (about 15 ms of imports for a list of names), no ssh, no netwo
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from jssh.paths import Paths
@@ -21,13 +20,11 @@ def _paths(ssh_config: Path | None) -> Paths:
 
 
 def managed_names(ssh_config: Path | None, incomplete: str) -> list[str]:
-    """Names of the managed hosts (the keys of hosts.json) that start with `incomplete`."""
-    try:
-        data = json.loads(_paths(ssh_config).hosts_file.read_text())
-        names = data["hosts"] if isinstance(data, dict) else {}
-    except (OSError, ValueError, KeyError):
-        return []
-    return sorted(n for n in names if isinstance(n, str) and n.startswith(incomplete))
+    """Names of the managed hosts (the keys of hosts.json) that start with `incomplete`:
+    the same reader the Tab fast path uses, so typer and jssh.tab can't disagree."""
+    from jssh.tab import managed_names as read_names
+
+    return read_names(str(ssh_config) if ssh_config else None, incomplete)
 
 
 def ssh_aliases(ssh_config: Path | None, incomplete: str) -> list[str]:

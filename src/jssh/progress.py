@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from rich.status import Status
 
 
 class Progress(Protocol):
@@ -41,22 +44,19 @@ class LiveLine:
         from rich.console import Console
 
         self._console = Console(stderr=True)
-        self._status: object | None = None
+        self._status: Status | None = None
 
     def step(self, text: str) -> None:
-        from rich.status import Status
-
         if self._status is None:
-            status = Status(text, console=self._console, spinner="dots")
-            status.start()
-            self._status = status
-        elif isinstance(self._status, Status):
+            from rich.status import Status
+
+            self._status = Status(text, console=self._console, spinner="dots")
+            self._status.start()
+        else:
             self._status.update(text)
 
     def clear(self) -> None:
-        from rich.status import Status
-
-        if isinstance(self._status, Status):
+        if self._status is not None:
             self._status.stop()
         self._status = None
 
