@@ -393,6 +393,8 @@ def test_watch_log_and_status_files_are_private(
         laptop.state_dir / "watch.pid",
         laptop.state_dir / "hosts" / "workstation" / "watchdog.json",
     ):
+        # The log line comes first; the status file is written just after it.
+        wait_until(Path(path).exists, timeout=10, what=f"{path} to be written")
         assert Path(path).stat().st_mode & 0o777 == 0o600, path
     assert watcher.stop() == 0
 
