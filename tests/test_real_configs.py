@@ -23,7 +23,9 @@ from jssh.config.sshconfig import GUARD_KEYWORDS, JSSH_KEYWORDS
 from jssh.ssh import parse_settings
 from lab import Laptop, Sshd, run
 from lab.client import api, token_of
+from test_watchdog import Watcher, watch
 
+__all__ = ["watch"]  # the fixture, shared with test_watchdog.py
 SHARED = pytest.mark.shared_workstation  # only logs in and reads: the worker's sshd
 NAME = "workstation"
 ALIAS = f"{NAME}-jupyter"
@@ -387,6 +389,53 @@ def test_a_match_exec_drift_is_refreshed_by_the_next_cold_up(laptop: Laptop) -> 
     url = result.stdout.strip().splitlines()[-1]
     assert api(url, "/api/status", token=token_of(url))[0] == 200
     assert_alias_resolves_like_host(laptop)
+
+
+@SHARED
+def test_the_watchdog_refreshes_a_block_when_an_editor_saves_the_stowed_config(
+    laptop: Laptop, watch: Callable[[Laptop], Watcher]
+) -> None:
+    real_port = laptop.port
+    target = stow(laptop)
+    link = os.readlink(laptop.ssh_config)
+    target.write_text(target.read_text().replace(f"    Port {real_port}\n", "    Port 9\n"))
+    add_ok(laptop, NAME)
+    assert resolved(laptop, ALIAS)["port"] == ["9"]
+    watcher = watch(laptop)
+
+    # An editor saves the dotfile: a new file renamed over the old, beside it.
+    saved = target.with_name(".config.swp")
+    saved.write_text(target.read_text().replace("    Port 9\n", f"    Port {real_port}\n"))
+    os.replace(saved, target)
+
+    watcher.wait_for(rf"{NAME}: refreshed {ALIAS}'s ssh block.*Port 9 -> {real_port}")
+    assert resolved(laptop, ALIAS)["port"] == [str(real_port)]
+    assert laptop.ssh(ALIAS, "true").ok  # plain ssh uses the fresh block at once
+    assert os.readlink(laptop.ssh_config) == link
+
+
+@SHARED
+def test_the_watchdog_follows_a_new_file_in_an_included_directory(
+    laptop: Laptop, watch: Callable[[Laptop], Watcher]
+) -> None:
+    real_port = laptop.port
+    conf_d = laptop.ssh_dir / "config.d"
+    conf_d.mkdir()
+    edit(
+        laptop,
+        lambda text: (
+            f"Include {conf_d}/*.conf\n" + text.replace(f"    Port {real_port}\n", "    Port 9\n")
+        ),
+    )
+    add_ok(laptop, NAME)
+    watcher = watch(laptop)
+
+    (conf_d / "notes.txt").write_text(f"Host {NAME}\n    Port 1\n")  # not Included
+    (conf_d / "50-vpn.conf").write_text(f"Host {NAME}\n    Port {real_port}\n")
+
+    watcher.wait_for(rf"{NAME}: refreshed {ALIAS}'s ssh block.*Port 9 -> {real_port}")
+    assert resolved(laptop, ALIAS)["port"] == [str(real_port)]
+    assert "Port 1" not in watcher.output()
 
 
 # -- 11, 12: what HOST can be ----------------------------------------------------------------

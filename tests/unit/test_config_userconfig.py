@@ -10,6 +10,7 @@ import pytest
 
 from jssh.config.userconfig import (
     FORWARDS,
+    config_files,
     host_aliases,
     includes_of,
     read_config,
@@ -121,3 +122,36 @@ def test_an_unreadable_included_file_is_passed_over(home: Path) -> None:
         secret.unlink()
         secret.mkdir()
     assert list(host_aliases(read_config(config, home=home))) == ["ws"]
+
+
+# -- what the watchdog watches ---------------------------------------------------------------
+
+
+def test_config_files_names_a_stowed_config_by_link_and_target_and_its_includes(
+    home: Path,
+) -> None:
+    dotfiles = write(home / "dotfiles" / "ssh" / "config", b"Include config.d/*.conf\n")
+    config = home / ".ssh" / "config"
+    config.symlink_to(dotfiles)
+    work = write(home / ".ssh" / "config.d" / "10-work.conf", b"Host w\n")
+    managed = write(home / ".ssh" / "jssh" / "config", b"Host w-jupyter\n")
+
+    files = config_files(config, home=home, skip=[managed])
+
+    assert files.dirs == {dotfiles.parent, config.parent, work.parent}
+    for changed in (config, dotfiles, work, home / ".ssh" / "config.d" / "20-new.conf"):
+        assert files.concerns(str(changed)), changed
+    for unrelated in (
+        home / ".ssh" / "known_hosts",
+        home / ".ssh" / "config.d" / "notes.txt",
+        managed,
+    ):
+        assert not files.concerns(str(unrelated)), unrelated
+
+
+def test_config_files_leaves_out_jssh_own_file_even_when_a_glob_includes_it(home: Path) -> None:
+    config = write(home / ".ssh" / "config", b"Include ~/.ssh/*/config\n")
+    managed = write(home / ".ssh" / "jssh" / "config", b"Host w-jupyter\n")
+    files = config_files(config, home=home, skip=[managed])
+    assert not files.concerns(str(managed))
+    assert files.concerns(str(home / ".ssh" / "other" / "config"))

@@ -247,5 +247,39 @@ def settings_for(
     return [line for line in lines if line.keyword in keywords and line.may_apply_to(alias)]
 
 
+@dataclass(frozen=True)
+class ConfigFiles:
+    """Where the user's ssh config lives: every file ssh reads for it, and the places a
+    change to it shows up. The watchdog watches `dirs` (not recursively) and refreshes
+    the managed blocks when a change `concerns` the config."""
+
+    files: frozenset[str]  # each file read, as named and as resolved (a symlinked dotfile)
+    patterns: tuple[str, ...]  # every Include argument as a path or glob: files yet to come
+    dirs: frozenset[Path]  # the existing directories holding either
+    skipped: frozenset[str] = frozenset()  # jssh's own managed file: its writes are ours
+
+    def concerns(self, path: str) -> bool:
+        if path in self.skipped:
+            return False
+        return path in self.files or any(fnmatchcase(path, p) for p in self.patterns)
+
+
+def config_files(path: Path, *, home: Path, skip: Collection[Path] = ()) -> ConfigFiles:
+    """The files behind the user's config at PATH (SKIP: jssh's own managed file)."""
+    skipped = {str(p) for p in skip} | {_real(p) for p in skip}
+    files = {str(path), _real(path)}
+    patterns: list[str] = []
+    for line in read_config(path, home=home, skip=skip):
+        files |= {str(line.path), _real(line.path)}
+        if line.keyword == "include":
+            patterns += [include_pattern(arg, home) for arg in line.args]
+            files |= {name for p in line.includes for name in (str(p), _real(p))}
+    files -= skipped
+    places = [Path(name).parent for name in files]
+    places += [Path(p).parent for p in patterns if not glob.has_magic(str(Path(p).parent))]
+    dirs = frozenset(d for d in places if d.is_dir())
+    return ConfigFiles(frozenset(files), tuple(dict.fromkeys(patterns)), dirs, frozenset(skipped))
+
+
 def _real(path: Path) -> str:
     return os.path.realpath(path)

@@ -31,6 +31,7 @@ from jssh.paths import Paths
 from jssh.ssh import Ssh
 from jssh.watchdog import events as ev
 from jssh.watchdog import machine, worker
+from jssh.watchdog.configwatch import BlockRefreshed, ConfigWatch, refresh_block
 from jssh.watchdog.execute import Executor, Reaped, Slot, WatchReaped
 from jssh.watchdog.journal import Journal
 from jssh.watchdog.model import Host
@@ -74,6 +75,7 @@ class Watchdog:
         self._next_check: float | None = None
         self._files: FileWatch | None = None
         self._file_restart_at: float | None = None
+        self._config: ConfigWatch | None = None  # the user's own ssh config files
         self._workers: worker.Workers[Slot | None] = worker.Workers(self._answered)
         self._executor = Executor(
             paths=paths,
@@ -100,6 +102,7 @@ class Watchdog:
             if self._net is not None:
                 self._selector.register(self._net, selectors.EVENT_READ, self._on_network)
             self._start_file_watch()
+            self._start_config_watch()
             self._load_hosts(Cause.STARTED)
             wanted = sorted(n for n in self._records if self.paths.wanted_marker(n).exists())
             self.journal.log(
@@ -202,6 +205,8 @@ class Watchdog:
             self._executor.forget(slot, wait=2.0)
         if self._files is not None:
             self._files.thread.join(timeout=5)
+        if self._config is not None:
+            self._config.close()
         if self._net is not None:
             self._net.close()
         self._selector.close()
@@ -240,10 +245,15 @@ class Watchdog:
                 self._executor.attempt_done(slot, answer.ticket)
             elif isinstance(answer, WatchReaped) and slot is not None:
                 self._executor.watch_done(slot, answer.ticket)
+            elif isinstance(answer, BlockRefreshed):
+                if answer.line:
+                    self.journal.log(answer.name, answer.line, "your ssh config changed")
             elif slot is not None and answer is not None:
                 self._post(slot, answer)  # type: ignore[arg-type]
         if self._files is not None:
             self._file_events()
+        if self._config is not None:
+            self._config_events()
 
     def _file_events(self) -> None:
         assert self._files is not None
@@ -283,6 +293,25 @@ class Watchdog:
         # The control dir usually lives in the managed dir; watch it once.
         roots = [d for d in dirs if not any(d != o and d.is_relative_to(o) for o in dirs)]
         self._files = FileWatch(roots, self._wake, self._stop)
+
+    def _start_config_watch(self) -> None:
+        try:
+            self._config = ConfigWatch(self.paths, self._wake)
+        except OSError as exc:  # e.g. out of inotify watches: the rest still works
+            what = f"cannot watch your ssh config: {exc}"
+            self.journal.log("watchdog", what, "blocks are refreshed at the next cold `up`")
+
+    def _config_events(self) -> None:
+        """The user's ssh config changed: check every managed block against `ssh -G`
+        (on the workers); a block that drifted is rewritten, and hosts.json with it."""
+        assert self._config is not None
+        changed, errors = self._config.changed()
+        for exc in errors:
+            what = f"watching your ssh config failed: {exc}"
+            self.journal.log("watchdog", what, "blocks are refreshed at the next cold `up`")
+        if changed:
+            for record in self._records.values():
+                self._workers.submit(None, partial(refresh_block, self.paths, self.ssh, record))
 
     # -- the hosts ------------------------------------------------------------------------------
     def _load_hosts(self, cause: Cause) -> None:

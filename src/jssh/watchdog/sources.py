@@ -239,8 +239,11 @@ class FileWatch:
     """A watchfiles thread over ROOTS; what it sees (or why it stopped) goes into
     `changes`, and the wake pipe tells the loop to look."""
 
-    def __init__(self, roots: list[Path], wake: WakePipe, stop: threading.Event) -> None:
+    def __init__(
+        self, roots: list[Path], wake: WakePipe, stop: threading.Event, *, recursive: bool = True
+    ) -> None:
         self.roots, self.wake, self.stop = roots, wake, stop
+        self.recursive = recursive
         self.changes: queue.SimpleQueue[tuple[int, str] | BaseException] = queue.SimpleQueue()
         self.thread = threading.Thread(target=self._watch, name="jssh-watch-files", daemon=True)
         self.thread.start()
@@ -258,6 +261,7 @@ class FileWatch:
                 rust_timeout=0,
                 raise_interrupt=False,
                 force_polling=False,
+                recursive=self.recursive,
             ):
                 for kind, path in changes:
                     self.changes.put((int(kind), path))
@@ -266,6 +270,19 @@ class FileWatch:
             if not self.stop.is_set():
                 self.changes.put(exc)
                 self.wake.wake()
+
+    def take_paths(self) -> tuple[set[str], list[BaseException]]:
+        """The paths that changed since the last look, whatever the change."""
+        changed, errors = set[str](), list[BaseException]()
+        while True:
+            try:
+                item = self.changes.get_nowait()
+            except queue.Empty:
+                return changed, errors
+            if isinstance(item, BaseException):
+                errors.append(item)
+            else:
+                changed.add(item[1])
 
     def take(self, paths: Paths) -> tuple[FileEvents, list[BaseException]]:
         events, errors = FileEvents(), list[BaseException]()
