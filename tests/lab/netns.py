@@ -249,3 +249,44 @@ class NetnsWorkstation(Sshd):
         # the host end is deleted by hand in case it was left behind.
         if self.host_link_exists:
             _ip("link", "del", self.host_dev, check=False)
+
+
+class SecondLink:
+    """A second veth pair from the laptop to a NetnsWorkstation, on a /30 of its own, to
+    which the laptop's address can move (wifi to cable): issue 13's network change.
+
+    The workstation's sshd keeps its address on the first link; after the move the
+    laptop reaches it through the second (a /32 route over the second pair, on an
+    interface the test made). The laptop's old address is deleted, so every TCP
+    connection that used it is dead, and nothing tells its process. Deleting the
+    namespace at teardown takes this pair, and its route, with it.
+    """
+
+    def __init__(self, ws: NetnsWorkstation) -> None:
+        self.ws = ws
+        short = ws.netns[2:]
+        self.host_dev, self.ns_dev = f"jlk{short}", f"jlm{short}"
+        with _allocation_lock():
+            self.subnet = _pick_subnet()
+            self.host_addr = str(self.subnet.network_address + 1)
+            self.ns_addr = str(self.subnet.network_address + 2)
+            _ip("link", "add", self.host_dev, "type", "veth",
+                "peer", "name", self.ns_dev, "netns", ws.netns)  # fmt: skip
+            prefix = f"/{self.subnet.prefixlen}"
+            _ip("-n", ws.netns, "addr", "add", self.ns_addr + prefix, "dev", self.ns_dev)
+            _ip("-n", ws.netns, "link", "set", self.ns_dev, "up")
+            _ip("link", "set", self.host_dev, "up")
+        wait_until(
+            lambda: "LOWER_UP" in (link_flags(self.host_dev) or []),
+            timeout=5,
+            what=f"carrier on {self.host_dev}",
+        )
+
+    def move_laptop(self) -> None:
+        """Delete the laptop's address on the first link, add one on this one, and route
+        the workstation's address over it: three `ip` calls, as a network manager
+        makes them."""
+        ws = self.ws
+        _ip("addr", "del", f"{ws.host_addr}/{ws.subnet.prefixlen}", "dev", ws.host_dev)
+        _ip("addr", "add", f"{self.host_addr}/{self.subnet.prefixlen}", "dev", self.host_dev)
+        _ip("route", "add", f"{ws.ns_addr}/32", "via", self.ns_addr, "dev", self.host_dev)

@@ -67,10 +67,42 @@ class MasterLooked:
 
 
 @dataclass(frozen=True)
+class Route:
+    """Where a new connection to a peer would go now: the interface's index and the
+    source address the kernel would pick."""
+
+    dev: int
+    source: str
+
+
+@dataclass(frozen=True)
+class TcpPath:
+    """The two ends of a master's TCP connection (addresses only)."""
+
+    local: str
+    peer: str
+
+
+@dataclass(frozen=True)
 class PeerFound:
-    """The address the followed master is connected to: a better probe target."""
+    """The address the followed master is connected to: a better probe target. `path`
+    and `route`: its connection's ends and the route to its peer when it was followed,
+    what a network change is checked against (PathLooked)."""
 
     address: Address
+    path: TcpPath | None = None
+    route: Route | None = None
+
+
+@dataclass(frozen=True)
+class PathLooked:
+    """After an address or route went or changed: the master's path against the network
+    now. `addresses`: this machine's addresses; `route`: to the master's peer (None:
+    no usable route)."""
+
+    pid: int
+    addresses: frozenset[str]
+    route: Route | None
 
 
 # -- from a respawn's ssh ---------------------------------------------------------------------
@@ -194,6 +226,7 @@ Event = (
     | AttemptExited
     | SpawnFailed
     | LockBusy
+    | PathLooked
     | NetworkChanged
     | ProbeAnswered
     | Due

@@ -32,6 +32,7 @@ from jssh.watchdog import effects as fx
 from jssh.watchdog import events as ev
 from jssh.watchdog import worker
 from jssh.watchdog.model import Host
+from jssh.watchdog.netpath import master_path, route_to
 from jssh.watchdog.sources import Fileno, Probe, exit_notifier, last_words, master_peer
 from jssh.watchdog.states import HostState, Master, ServerEnd, ServerPhase
 
@@ -255,8 +256,10 @@ class Executor:
         with contextlib.suppress(OSError):
             slot.master_log_size = slot.log_path(self.paths, Master.FORWARD).stat().st_size
         peer = master_peer(slot.master, slot.record.local_port)
-        if peer is not None:
-            self.post(slot, ev.PeerFound(peer))
+        if peer is not None:  # and what a network change is checked against
+            path = master_path(slot.master, slot.record.local_port)
+            route = route_to(path.peer) if path is not None else None
+            self.post(slot, ev.PeerFound(peer, path, route))
 
     def _unfollow(self, slot: Slot) -> None:
         self._unregister(slot.master_exit)

@@ -35,6 +35,7 @@ from jssh.watchdog.configwatch import BlockRefreshed, ConfigWatch, refresh_block
 from jssh.watchdog.execute import Executor, Reaped, Slot, WatchReaped
 from jssh.watchdog.journal import Journal
 from jssh.watchdog.model import Host
+from jssh.watchdog.netpath import local_addresses, route_to
 from jssh.watchdog.policy import CONNECT_TIMEOUT
 from jssh.watchdog.sources import FileWatch, Look, WakePipe, look_at, network_socket, read_network
 from jssh.watchdog.states import Cause, HostState, Timer
@@ -72,6 +73,7 @@ class Watchdog:
         self._reload = False
         self._net = network_socket()
         self._nudge_at: float | None = None
+        self._path_check_at: float | None = None  # an address or route went: check paths
         self._next_check: float | None = None
         self._files: FileWatch | None = None
         self._file_restart_at: float | None = None
@@ -160,12 +162,16 @@ class Watchdog:
     def _next_deadline(self) -> float | None:
         times = [t for s in self.slots.values() for t in s.host.timers().values()]
         times += [t for t in (self._nudge_at, self._next_check, self._file_restart_at) if t]
+        times += [self._path_check_at] if self._path_check_at is not None else []
         return min(times) if times else None
 
     def _fire_timers(self, now: float) -> None:
         if self._nudge_at is not None and now >= self._nudge_at:
             self._nudge_at = None
             self._inbox.extend((slot, ev.NetworkChanged()) for slot in self.slots.values())
+        if self._path_check_at is not None and now >= self._path_check_at:
+            self._path_check_at = None
+            self._look_at_paths()
         if self._next_check is not None and now >= self._next_check:
             self._next_check = None
             self._look_at_masters()
@@ -222,8 +228,25 @@ class Watchdog:
 
     def _on_network(self) -> None:
         assert self._net is not None
-        if read_network(self._net) and self._nudge_at is None:
+        news = read_network(self._net)
+        if news.came_up and self._nudge_at is None:
             self._nudge_at = time.monotonic() + NUDGE_SETTLE
+        if news.paths_changed and self._path_check_at is None:
+            self._path_check_at = time.monotonic() + NUDGE_SETTLE
+
+    def _look_at_paths(self) -> None:
+        """An address or a route went or changed: each followed master's connection
+        against the network now (the machine decides whether it is dead). A few reads
+        of /proc and one netlink request per master, no process."""
+        followed = [
+            (slot, slot.host.master_pid, slot.host.path)
+            for slot in self.slots.values()
+            if slot.host.state is HostState.CONNECTED and slot.host.path is not None
+        ]
+        addresses = local_addresses() if followed else frozenset[str]()
+        for slot, pid, path in followed:
+            if pid is not None and path is not None:
+                self._post(slot, ev.PathLooked(pid, addresses, route_to(path.peer)))
 
     def _answered(self, slot: Slot | None, answer: object) -> None:
         """A worker's answer (on the worker's thread): queue it and wake the loop."""

@@ -44,7 +44,11 @@ def _report(h: Host, what: str, did: str, *, quiet: bool = False) -> fx.Report:
 def handle(h: Host, event: ev.Event, now: float) -> Step:
     """The host after EVENT at time NOW, and what the loop should do about it."""
     if isinstance(event, ev.PeerFound):
+        if h.state is S.CONNECTED:  # what a network change is checked against
+            h = replace(h, path=event.path, path_route=event.route)
         return replace(h, probe_addr=event.address), []
+    if isinstance(event, ev.PathLooked):
+        return _path_looked(h, event)
     if isinstance(event, ev.NetworkChanged):
         return _network_changed(replace(h, nudged_at=now), now)
     if isinstance(event, ev.MarkerChanged):
@@ -362,6 +366,37 @@ def _restart_attempt(h: Host, *, before: float, now: float) -> Step:
     if h.state is S.WAITING:
         return replace(h, retry_at=now), []
     return h, []  # a look is under way: it ends in an attempt anyway
+
+
+def path_lost(h: Host, looked: ev.PathLooked) -> str | None:
+    """Why the followed master's TCP connection can no longer work, by the network as it
+    is now; None while its path stands. A connection keeps its source address and its
+    packets follow the route to the peer: when that address is gone, or new packets
+    would leave from another address or through another interface, the peer's answers
+    no longer come back, and ssh learns it only from ServerAlive (~15 s)."""
+    path, then, now = h.path, h.path_route, looked.route
+    if path is None:
+        return None
+    if path.local not in looked.addresses:
+        return f"its local address {path.local} is gone"
+    if now is None:
+        return f"there is no route to {path.peer} now"
+    if now.source != path.local:
+        return f"the route to {path.peer} now leaves from {now.source}, not {path.local}"
+    if then is not None and now.dev != then.dev:
+        return f"the route to {path.peer} now leaves through another interface"
+    return None
+
+
+def _path_looked(h: Host, looked: ev.PathLooked) -> Step:
+    if h.state is not S.CONNECTED or looked.pid != h.master_pid or not h.wanted:
+        return h, []
+    why = path_lost(h, looked)
+    if why is None:
+        return h, []
+    note = fx.Note(f"the network changed: {why}", f"replacing master pid {looked.pid} now")
+    h, effects = _kill(h, looked.pid, Fault.PATH_GONE, None)
+    return h, [note, *effects]
 
 
 def _probe_answered(h: Host, reachable: bool, now: float) -> Step:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from jssh.failures import SshFailure
-from jssh.watchdog.events import Address
+from jssh.watchdog.events import Address, Route, TcpPath
 from jssh.watchdog.states import (
     Cause,
     Fault,
@@ -136,6 +136,8 @@ class Host:
     job_asked_at: int | None = None  # Slurm: `failures` when squeue was last asked
     had_master: bool = False  # the tunnel was up at some point
     server: Server = Server()
+    path: TcpPath | None = None  # CONNECTED: the master's TCP connection, when it has one
+    path_route: Route | None = None  # and the route to its peer when it was followed
     tickets: int = field(default=0, repr=False)
 
     def checking(self, purpose: Purpose) -> bool:
@@ -179,6 +181,8 @@ def change(h: Host, to: HostState, **fields: object) -> Host:
     fields.setdefault("master_pid", h.master_pid if to is S.CONNECTED else None)
     fields.setdefault("verify_socket_at", h.verify_socket_at if to is S.CONNECTED else None)
     fields.setdefault("pending", None)  # a job off the loop is always a new one, with a ticket
+    fields.setdefault("path", h.path if to is S.CONNECTED else None)
+    fields.setdefault("path_route", h.path_route if to is S.CONNECTED else None)
     if not to.retrying:
         fields["probing"] = None  # probes are for a host on its way back only
     if to is S.DOWN:

@@ -3,8 +3,8 @@
 - a process exits: a pidfd (Linux; a kqueue NOTE_EXIT elsewhere) becomes readable, for
   masters that are not our children as well as for the ssh processes we start;
 - the network changes: an AF_NETLINK route socket (Linux; a routing socket on BSD)
-  reports links, addresses and routes, and `network_came_up` says whether a batch of
-  messages is worth a retry;
+  reports links, addresses and routes, and `network_news` says whether a batch of
+  messages is worth a retry, and whether a followed master's path may be gone;
 - a host becomes reachable: a probe, one TCP connect to its sshd, sees its banner;
 - a file changes: a watchfiles thread reports hosts.json, the control sockets and the
   wanted markers, and wakes the loop through the wake pipe (as signals do);
@@ -49,8 +49,11 @@ _RTMGRP_IPV4_ROUTE = 0x40
 _RTMGRP_IPV6_IFADDR = 0x100
 _RTMGRP_IPV6_ROUTE = 0x400
 _RTM_NEWLINK = 16
+_RTM_DELLINK = 17
 _RTM_NEWADDR = 20
+_RTM_DELADDR = 21
 _RTM_NEWROUTE = 24
+_RTM_DELROUTE = 25
 _IFF_LOWER_UP = 0x10000
 _NLMSG_HEADER = struct.Struct("=LHHLL")
 _IFINFOMSG = struct.Struct("=BxHiII")
@@ -123,11 +126,32 @@ def network_socket() -> socket.socket | None:
     return sock
 
 
-def network_came_up(data: bytes) -> bool:
-    """True when a batch of rtnetlink messages has a link up, an address or a route added.
+@dataclass(frozen=True)
+class NetworkNews:
+    """What a batch of network messages says. `came_up`: a link came up, or an address
+    or a route was added (worth retrying a host on its way back). `paths_changed`: an
+    address or a route was added or deleted, or a link went (a followed master's
+    connection may have lost its path: worth checking, see netpath.py)."""
 
-    Links going down are not a reason to retry anything; they would only cost attempts.
+    came_up: bool = False
+    paths_changed: bool = False
+
+    def __or__(self, other: NetworkNews) -> NetworkNews:
+        return NetworkNews(
+            self.came_up or other.came_up, self.paths_changed or other.paths_changed
+        )
+
+
+EVERYTHING = NetworkNews(came_up=True, paths_changed=True)
+
+
+def network_news(data: bytes) -> NetworkNews:
+    """Classify a batch of rtnetlink messages.
+
+    Links going down are not a reason to retry anything (they would only cost
+    attempts), but they may take a master's path with them.
     """
+    came_up = paths_changed = False
     offset = 0
     while offset + _NLMSG_HEADER.size <= len(data):
         length, kind, _flags, _seq, _pid = _NLMSG_HEADER.unpack_from(data, offset)
@@ -135,29 +159,41 @@ def network_came_up(data: bytes) -> bool:
             break
         body = offset + _NLMSG_HEADER.size
         if kind in (_RTM_NEWADDR, _RTM_NEWROUTE):
-            return True
-        if kind == _RTM_NEWLINK and body + _IFINFOMSG.size <= len(data):
+            came_up = paths_changed = True
+        elif kind in (_RTM_DELADDR, _RTM_DELROUTE, _RTM_DELLINK):
+            paths_changed = True
+        elif kind == _RTM_NEWLINK and body + _IFINFOMSG.size <= len(data):
             flags = _IFINFOMSG.unpack_from(data, body)[3]
             if flags & _IFF_LOWER_UP:
-                return True
+                came_up = True
+            else:
+                paths_changed = True
         offset += (length + 3) & ~3
-    return False
+    return NetworkNews(came_up, paths_changed)
 
 
-def read_network(sock: socket.socket) -> bool:
-    """Drain the network socket; True when what it said is worth a retry."""
-    came_up = False
+def network_came_up(data: bytes) -> bool:
+    """True when a batch of rtnetlink messages has a link up, an address or a route added."""
+    return network_news(data).came_up
+
+
+def read_network(sock: socket.socket) -> NetworkNews:
+    """Drain the network socket: what the messages said, together."""
+    news = NetworkNews()
     while True:
         try:
             data = sock.recv(65536)
         except (BlockingIOError, InterruptedError):
-            return came_up
-        except OSError:  # ENOBUFS after a burst: treat as "something changed"
-            came_up = True
+            return news
+        except OSError:  # ENOBUFS after a burst: messages were lost, assume anything
+            news = EVERYTHING
             continue
         if not data:
-            return came_up
-        came_up = came_up or not sys.platform.startswith("linux") or network_came_up(data)
+            return news
+        if not sys.platform.startswith("linux"):  # a BSD routing socket: not parsed
+            news = EVERYTHING
+        else:
+            news = news | network_news(data)
 
 
 class Probe:
