@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -251,9 +252,28 @@ def test_an_inherited_local_forward_is_named_with_its_line_and_the_fix(laptop: L
         f"warning: `LocalForward 18080 localhost:80` ({laptop.ssh_config} line {forward},"
         " under `Host *`) applies to workstation-jupyter too" in stderr
     )
-    assert (
-        f"fix: change `Host *` ({laptop.ssh_config} line {star}) to `Host * !*-jupyter`" in stderr
+    fix = f"change `Host *` ({laptop.ssh_config} line {star}) to `Host * !*-jupyter`"
+    assert f"fix: {fix}" in stderr
+
+    # Another program holds 18080 (on both loopbacks, as a plain `ssh HOST` with that
+    # forward does): `up` says the fix is in the user's config, not in jssh's port.
+    v4 = socket.create_server(("127.0.0.1", 18080))
+    v6 = socket.create_server(("::1", 18080), family=socket.AF_INET6)
+    with v4, v6:
+        failed = laptop.jssh("up", NAME, "--no-open", timeout=60)
+    lines = laptop.ssh_config.read_text().splitlines()  # add put its Include on top
+    star, forward = (
+        lines.index("Host *") + 1,
+        lines.index("    LocalForward 18080 localhost:80") + 1,
     )
+    fix = f"change `Host *` ({laptop.ssh_config} line {star}) to `Host * !*-jupyter`"
+    assert failed.returncode == 6, failed
+    assert (
+        f"{ALIAS}'s master could not open a forward that your ssh config adds to it:"
+        f" `LocalForward 18080 localhost:80` ({laptop.ssh_config} line {forward}" in failed.stderr
+    )
+    assert fix in failed.stderr
+    assert "--local-port" not in failed.stderr
 
     edit(laptop, lambda text: text.replace("Host *\n", "Host * !*-jupyter\n"))
     assert "warning" not in add_ok(laptop, NAME)

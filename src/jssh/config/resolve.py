@@ -124,7 +124,7 @@ def build(
     user_lines = read_config(
         paths.ssh_config, home=passwd_home(), skip=[paths.managed_config], data=user_data
     )
-    inherited = _inherited_forwards(record, probed, user_lines)
+    inherited = [f.warning(record) for f in _inherited_forwards(record, probed, user_lines)]
     notes = _not_carried(resolved, probed)
     return Block(record, resolved, probed, notes, inherited)
 
@@ -197,9 +197,28 @@ def _own_forward(record: HostRecord, value: str) -> bool:
     return value == ours or value.startswith(ours + " ")
 
 
+@dataclass(frozen=True)
+class InheritedForward:
+    """A forward the user's config adds to NAME-jupyter, which no first value can undo
+    (forwards add up): the line, where it sits, and the fix."""
+
+    setting: str  # `LocalForward 8080 db:80`
+    where: str  # FILE line N, under `Host *`
+    fix: str
+
+    def warning(self, record: HostRecord) -> str:
+        """For `add`: what will go wrong, before it does."""
+        return (
+            f"`{self.setting}` ({self.where}) applies to {record.alias} too, and jssh"
+            f" can't undo it (forwards add up): {record.alias}'s master would hold it as"
+            f" well, and `jssh up {record.name}` fails while that port is taken;"
+            f" fix: {self.fix}"
+        )
+
+
 def _inherited_forwards(
     record: HostRecord, probed: Settings, user_lines: list[ConfigLine]
-) -> list[str]:
+) -> list[InheritedForward]:
     """What the user's config adds to NAME-jupyter that no first value can undo: a
     forward (forwards add up). Each named with its file and line, and the fix."""
     inherited = [
@@ -210,7 +229,7 @@ def _inherited_forwards(
     ]
     if not inherited:
         return []
-    warnings = []
+    found = []
     for line in settings_for(user_lines, record.alias, FORWARDS):
         setting = f"{spelled(line.keyword)} {' '.join(line.args)}"
         gate = line.gates[-1] if line.gates else None
@@ -224,12 +243,16 @@ def _inherited_forwards(
         else:
             fix = f"make `Match {' '.join(gate.args)}` ({gate.where}) skip *-jupyter hosts"
             under = f"under `Match {' '.join(gate.args)}`"
-        warnings.append(
-            f"`{setting}` ({line.where}, {under}) applies to {record.alias} too, and jssh"
-            f" can't undo it (forwards add up): {record.alias}'s master would hold it as"
-            f" well, and `jssh up {record.name}` fails while that port is taken; fix: {fix}"
-        )
-    return warnings
+        found.append(InheritedForward(setting, f"{line.where}, {under}", fix))
+    return found
+
+
+def inherited_forwards(paths: Paths, ssh: Ssh, record: HostRecord) -> list[InheritedForward]:
+    """For a failed `up`: the forwards that reach RECORD's alias from the user's own
+    config as it is now."""
+    probed = ssh.resolve(record.alias)
+    user_lines = read_config(paths.ssh_config, home=passwd_home(), skip=[paths.managed_config])
+    return _inherited_forwards(record, probed, user_lines)
 
 
 def _not_carried(resolved: Resolved, probed: Settings) -> list[str]:

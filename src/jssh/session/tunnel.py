@@ -12,6 +12,7 @@ from pathlib import Path
 
 from jssh import fsutil, ports, probe
 from jssh.errors import BusyError, ConfigError, JsshError, RemoteError, SshError, WaitTimeout
+from jssh.failures import SshFailure
 from jssh.hosts import HostRecord
 from jssh.paths import Paths
 from jssh.progress import Progress, Silent
@@ -70,6 +71,28 @@ class Tunnel:
         except SshError:
             self._explain_missing_block()
             raise
+        except BusyError as exc:
+            if exc.kind is SshFailure.PORT_BUSY:
+                self._explain_inherited_forward()
+            raise
+
+    def _explain_inherited_forward(self) -> None:
+        """Our own port was free a moment ago, so a busy port is most likely one that the
+        user's config adds to NAME-jupyter (a `LocalForward` under `Host *`): moving
+        jssh's port can't help, the fix is in their config. Name it, with its line."""
+        from jssh.config.resolve import inherited_forwards
+
+        try:
+            inherited = inherited_forwards(self.paths, self.ssh, self.record)
+        except JsshError:
+            return
+        if inherited:
+            raise BusyError(
+                f"{self.record.alias}'s master could not open a forward that your ssh"
+                f" config adds to it: `{inherited[0].setting}` ({inherited[0].where})",
+                hint=inherited[0].fix,
+                kind=SshFailure.PORT_BUSY,
+            )
 
     def _explain_missing_block(self) -> None:
         """When ssh fails, first rule out that it never saw jssh's block at all: an
