@@ -211,6 +211,34 @@ def test_a_missing_include_is_reported_with_the_fix(added: Laptop) -> None:
 
 
 @SHARED
+def test_an_include_in_a_config_d_file_counts_unless_a_host_block_holds_it(
+    added: Laptop,
+) -> None:
+    text = added.ssh_config.read_text()
+    include = next(line for line in text.splitlines() if line.startswith("Include "))
+    conf_d = added.ssh_dir / "config.d"
+    conf_d.mkdir()
+    (conf_d / "00-jssh.conf").write_text(include + "\n")
+    others = [line for line in text.splitlines() if line != include]
+    added.ssh_config.write_text("\n".join([f"Include {conf_d}/*.conf", *others]) + "\n")
+
+    code, checks = doctor(added)
+    assert problems(checks) == {}, problems(checks)
+    assert code == 0
+
+    # Now the user's included file puts it inside a Host block: ssh skips it for the alias.
+    (conf_d / "00-jssh.conf").write_text(f"Host gpu-box\n    User me\n{include}\n")
+    code, checks = doctor(added)
+    assert code == 1
+    found = problems(checks)["include"]
+    assert (
+        f"the Include line ({conf_d}/00-jssh.conf line 3) is under `Host gpu-box`"
+        in found["detail"]
+    )
+    assert "move that Include line out of the block" in found["fix"]
+
+
+@SHARED
 def test_a_group_writable_managed_config_is_reported_with_the_chmod(added: Laptop) -> None:
     managed = added.ssh_dir / "jssh" / "config"
     os.chmod(managed, 0o620)

@@ -27,7 +27,7 @@ from jssh.commands.checks import Check, ok, problem, render
 from jssh.commands.doctor_remote import CONNECT_TIMEOUT, remote_checks
 from jssh.commands.manage import CONTROL_PATH_LIMIT
 from jssh.config.resolve import drift_status
-from jssh.config.sshconfig import include_position, include_problems
+from jssh.config.sshconfig import include_position
 from jssh.config.store import Store
 from jssh.errors import JsshError, WaitTimeout
 from jssh.hosts import HostRecord, Registry
@@ -91,11 +91,12 @@ class Doctor:
         config = self.paths.ssh_config
         if not registry.hosts:
             return ok("include", None, f"no managed hosts yet, so {config} needs no Include")
+        store = Store(self.paths)
         try:
-            text = Store(self.paths).read_user_config()  # bytes: any encoding, CRLF
+            text = store.read_user_config()  # bytes: any encoding, CRLF
         except JsshError as exc:
             return problem("include", None, exc.message, None)
-        problems = include_problems(text, self.paths.managed_config)
+        problems = store.include_problems(text)
         if not problems:
             return ok(
                 "include",
@@ -103,7 +104,9 @@ class Doctor:
                 f"{config} includes {self.paths.managed_config} before any Host/Match line",
             )
         include_at, first_block = include_position(text, self.paths.managed_config)
-        if include_at is None:
+        if include_at is None and store.include_present(text):  # in a Host of an Included file
+            fix = "move that Include line out of the block, above its file's first Host/Match"
+        elif include_at is None:
             any_host = registry.hosts[min(registry.hosts)]
             fix = (
                 f"run `jssh add {shlex.quote(any_host.target)} --name {any_host.name}`:"

@@ -25,6 +25,8 @@ from jssh import fsutil
 from jssh.config.sshconfig import (
     include_line,
     include_path,
+    include_position,
+    include_problems,
     include_text,
     insert_include,
     newline_of,
@@ -129,6 +131,26 @@ class Store:
             data=data,
         )
         return bool(includes_of(lines, self.paths.managed_config, passwd_home()))
+
+    def include_problems(self, data: bytes) -> list[str]:
+        """What keeps ssh from reading jssh's block, for `doctor` and a failed `up`. The
+        Include may sit in a file the user's config Includes (a `config.d/` file, a Nix
+        `programs.ssh.includes`): there it works as long as no Host/Match holds it."""
+        managed = self.paths.managed_config
+        problems = include_problems(data, managed)
+        if not problems or include_position(data, managed)[0] is not None:
+            return problems  # the line is in the main file: its place there decides
+        lines = read_config(self.paths.ssh_config, home=passwd_home(), skip=[managed], data=data)
+        found = includes_of(lines, managed, passwd_home())
+        if not found:
+            return problems
+        if any(not line.gates for line in found):
+            return []
+        gate = found[0].gates[-1]
+        return [
+            f"the Include line ({found[0].where}) is under `{gate.kind.title()}"
+            f" {' '.join(gate.args)}` ({gate.where}): it belongs to that block and may not apply"
+        ]
 
     # -- changing ------------------------------------------------------------------
     def check_writable(self) -> None:

@@ -98,13 +98,11 @@ class Tunnel:
         """When ssh fails, first rule out that it never saw jssh's block at all: an
         Include line moved below a Host/Match line is silently conditional, and ssh then
         reports some unrelated-looking failure ("cannot resolve NAME-jupyter")."""
-        from jssh.config.sshconfig import include_problems
         from jssh.config.store import Store
 
+        store = Store(self.paths)
         try:
-            problems = include_problems(
-                Store(self.paths).read_user_config(), self.paths.managed_config
-            )
+            problems = store.include_problems(store.read_user_config())
         except JsshError:
             return
         if problems:
