@@ -14,7 +14,7 @@ checks this on every run: no cycle, no arrow back up a layer, no other module's
        remote/     the scripts that run on the remote, and their replies
     1  fsutil, ports, probe, watchstatus, render   small mechanisms
     0  errors, failures, states, paths, names, hosts   plain types, no jssh imports
-                                                         beyond other leaves
+       forwards                                          beyond other leaves
 
 A module imports from its own layer or below. Shared types live in the leaves, so
 nothing imports a feature module just for a type.

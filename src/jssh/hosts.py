@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from jssh.errors import ConfigError, UsageError
+from jssh.forwards import Forward, forwards_from_json
 from jssh.names import alias_for, parse_target, validate_name
 
 SCHEMA_VERSION = 1
@@ -82,6 +83,8 @@ class HostRecord:
     # The compute node of this host's running Slurm job, while `jssh up` has a tunnel
     # to it: the managed config then has a `Host NAME-jupyter-node` block for it.
     slurm_node: str | None = None
+    # Extra forwards beside Jupyter's (TensorBoard, MLflow…), through the same master.
+    forwards: list[Forward] = field(default_factory=list)
 
     @property
     def alias(self) -> str:
@@ -138,6 +141,7 @@ class HostRecord:
             slurm=_optional(entry.get("slurm"), "slurm"),
             remote_user=_text(entry.get("remote_user", ""), "remote_user", empty=True),
             slurm_node=_optional(entry.get("slurm_node"), "slurm_node", _WORD),
+            forwards=_forwards(entry.get("forwards", [])),  # absent in older files
         )
         if (record.endpoint.socket is None) == (record.endpoint.port is None):
             raise RecordError("endpoint must have either a socket or a port")
@@ -353,6 +357,13 @@ def _target(value: object) -> str:
         return parse_target(_text(value, "target")).text
     except UsageError as exc:
         raise RecordError(f"target: {exc.message}") from None
+
+
+def _forwards(value: object) -> list[Forward]:
+    try:
+        return forwards_from_json(value)
+    except ValueError as exc:
+        raise RecordError(str(exc)) from None
 
 
 def _options(value: object) -> list[tuple[str, str]]:

@@ -41,6 +41,11 @@ def watchdog_line(name: str, last: dict[str, object], now: datetime | None = Non
     )
 
 
+def forward_lines(state: HostStatus) -> list[str]:
+    """`NAME: forward 127.0.0.1:6006 -> 127.0.0.1:6006: answers`, one per extra forward."""
+    return [f"{state.name}: forward {f.forward.describe()}: {f.describe()}" for f in state.forwards]
+
+
 def without_token(url: str) -> str:
     """The URL for a table: no secret on the screen (`jssh url NAME` prints it whole)."""
     return url.split("?", 1)[0]
@@ -110,6 +115,8 @@ def host_summary(record: HostRecord) -> str:
     if record.slurm is not None:
         node = f" (job's node: {record.slurm_node})" if record.slurm_node else ""
         rows.append(("slurm", f"sbatch {record.slurm}{node}"))
+    for forward in record.forwards:  # the services beside Jupyter (`jssh forward`)
+        rows.append(("forward", forward.describe()))
     rows.append(("control path", record.control_path))
     rows.append(("from ssh -G", f"{len(record.ssh_options)} settings carried into the block"))
     width = max(len(label) for label, _ in rows)

@@ -1,6 +1,6 @@
 """Plain types that several layers share: what `up` returned, what `status` found.
 
-A leaf: it imports nothing from jssh, so every layer may import it and none of them
+A leaf: it imports only other leaves, so every layer may import it and none of them
 imports another feature module just for a type (supervisor keeps its `states.py` a
 leaf for the same reason).
 """
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+
+from jssh.forwards import ForwardState
 
 JOB_GONE = "GONE"  # a job's state once Slurm no longer knows it
 
@@ -72,6 +74,8 @@ class HostStatus:
     watchdog: dict[str, object] | None = None
     # Jupyter answered our token with 200 through our own tunnel: the URL works.
     serving: bool = False
+    # The extra forwards (`jssh forward`), each with whether it answers.
+    forwards: tuple[ForwardState, ...] = ()
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -92,4 +96,5 @@ class HostStatus:
             "detail": self.detail,
             "job": self.job.to_json() if self.job else None,
             "watchdog": self.watchdog,
+            "forwards": [f.to_json() for f in self.forwards],
         }

@@ -24,7 +24,9 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("down", "Stop NAME's Jupyter server (kernels shut..."),
     ("status", "Tunnel, local port, remote server and URL..."),
     ("url", "Print NAME's URL (with its token), without..."),
+    ("open", "Open JupyterLab on NAME at PATH in your..."),
     ("logs", "Show the remote Jupyter server's log."),
+    ("forward", "Forward another remote port through NAME's..."),
     ("doctor", "Check what commonly goes wrong; say how to..."),
     ("watch", "Keep every host you brought `up`..."),
     ("completion", "Print the shell completion script for..."),
@@ -32,7 +34,9 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("service", "Run `jssh watch` as a user service..."),
 )
 # Commands whose first argument is a managed NAME.
-TAKES_NAME = frozenset({"up", "down", "status", "url", "logs", "show", "remove", "doctor"})
+TAKES_NAME = frozenset(
+    {"up", "down", "status", "url", "open", "logs", "forward", "show", "remove", "doctor"}
+)
 _GLOBAL_WITH_VALUE = ("--ssh-config", "--state-dir")
 _GLOBAL_FLAGS = ("-v", "--verbose")
 

@@ -25,6 +25,7 @@ LAYERS: dict[str, int] = {
     "jssh.paths": 0,
     "jssh.names": 0,
     "jssh.hosts": 0,
+    "jssh.forwards": 0,
     "jssh.fsutil": 1,
     "jssh.ports": 1,
     "jssh.probe": 1,

@@ -1,8 +1,8 @@
 """jssh's command line: parse, call one function, render. No logic lives here.
 
 Every expected failure is a `JsshError`; `main()` catches it once and prints one line.
-The commands live in hosts, sessions and admin (registered on `app` in that order,
-which is the order of `jssh --help`).
+The commands live in hosts, sessions, forwards and admin (registered on `app` in that
+order, which is the order of `jssh --help`).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from jssh.cli.app import app
 from jssh.errors import ExitCode, JsshError
 
 # Importing these registers their commands on `app`, in this order: `jssh --help`'s.
-from jssh.cli import hosts, sessions, admin  # isort: skip
+from jssh.cli import hosts, sessions, forwards, admin  # isort: skip
 
-__all__ = ["admin", "app", "hosts", "main", "sessions"]
+__all__ = ["admin", "app", "forwards", "hosts", "main", "sessions"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

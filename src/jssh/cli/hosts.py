@@ -90,6 +90,15 @@ def add(  # noqa: PLR0917 - typer maps each parameter to one CLI option
             metavar="ARGS", help="Run Jupyter in a Slurm job with these sbatch arguments."
         ),
     ] = None,
+    forward: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--forward",
+            metavar="[LOCAL:]REMOTE",
+            help="Also forward a remote port or unix socket through the same tunnel, e.g."
+            " 6006 for TensorBoard (repeatable; replaces the host's forwards when given).",
+        ),
+    ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Take over a NAME-jupyter alias your own config has.")
     ] = False,
@@ -113,9 +122,15 @@ def add(  # noqa: PLR0917 - typer maps each parameter to one CLI option
         notebook_dir=notebook_dir,
         extra_args=jupyter_arg,
         slurm=slurm,
+        forwards=forward,
     )
     outcome = c.manager().add(request)
     record = outcome.record
+    if forward is not None:  # a running master follows the new set at once
+        from jssh.commands.forwarding import Forwarder
+
+        for line in Forwarder(c.paths, c.ssh).sync(outcome.previous, record):
+            say(f"{record.name}: {line}")
     for note in outcome.notes:
         say(f"note: {note}")
     for warning in outcome.warnings:
@@ -132,6 +147,8 @@ def add(  # noqa: PLR0917 - typer maps each parameter to one CLI option
             f"{verb} {record.name}: `ssh {record.alias}` forwards 127.0.0.1:{record.local_port}"
             f" to {record.endpoint.describe()} on {record.target}"
         )
+    for extra in record.forwards:
+        typer.echo(f"{record.name}: also forwards {extra.describe()}")
     if outcome.include_error is not None:
         raise outcome.include_error  # all else is written: the user adds one line
     if outcome.created:

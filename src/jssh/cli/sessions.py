@@ -114,6 +114,9 @@ def status(
         return
     typer.echo(render.status_table(states))
     for s in states:
+        for line in render.forward_lines(s):
+            typer.echo(line)
+    for s in states:
         if s.watchdog:
             typer.echo(render.watchdog_line(s.name, s.watchdog))
     for s in states:
@@ -124,9 +127,65 @@ def status(
 
 
 @app.command()
-def url(ctx: typer.Context, name: NameArg) -> None:
+def url(
+    ctx: typer.Context,
+    name: NameArg,
+    path: Annotated[
+        str | None,
+        typer.Option(
+            metavar="PATH",
+            help="The URL that opens this notebook or folder (relative to the notebook dir).",
+        ),
+    ] = None,
+    server: Annotated[
+        bool,
+        typer.Option(
+            "--server",
+            help="The server's URL (no /lab page), for VS Code's 'Existing Jupyter Server'"
+            " and other Jupyter clients.",
+        ),
+    ] = False,
+) -> None:
     """Print NAME's URL (with its token), without contacting the remote."""
-    typer.echo(context(ctx).session(name).url())
+    if server and path is not None:
+        from jssh.errors import UsageError
+
+        raise UsageError("give either --path or --server, not both")
+    typer.echo(context(ctx).session(name).url(path, server=server))
+
+
+@app.command("open")
+def open_page(
+    ctx: typer.Context,
+    name: NameArg,
+    path: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[PATH]",
+            help="A notebook or folder, relative to the notebook dir [default: the start page].",
+            show_default=False,
+        ),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option(metavar="SECONDS", help="Seconds to wait for Jupyter to start.")
+    ] = 90.0,
+) -> None:
+    """Open JupyterLab on NAME at PATH in your browser (bringing NAME up first if needed)."""
+    from jssh.session.browser import open_privately, path_url
+
+    c = context(ctx)
+    session = c.session(name, progress=for_stderr())
+    path_url(session.record, None, path or "")  # a bad PATH fails before anything starts
+    result = session.up(interactive=sys.stdin.isatty(), wait=timeout)
+    if not result.reused:
+        say(f"{name}: started Jupyter")
+    address = session.url(path)
+    # The browser gets a private page's file:// path, never the token (see browser.py).
+    if open_privately(address, c.paths.open_page(name)):
+        say(f"{name}: opened {render.without_token(address)} in your browser")
+    else:
+        say(f"{name}: no browser could be started here; open the URL below yourself")
+    typer.echo(address)
 
 
 @app.command()

@@ -7,14 +7,16 @@ block out again, with the remote state `up` made there.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from jssh import fsutil, ports
+from jssh.commands.forwarding import assign, ports_in_use
 from jssh.config.resolve import assumption_warning, build, resolve
 from jssh.config.sshconfig import render_managed
 from jssh.config.store import Store
 from jssh.config.userconfig import host_aliases, read_config
 from jssh.errors import ConfigError, JsshError, UsageError
+from jssh.forwards import parse_spec
 from jssh.hosts import APPS, NODE_SUFFIX, Endpoint, HostRecord, Launch
 from jssh.names import alias_for, default_name, parse_target, validate_name
 from jssh.paths import Paths, passwd_home
@@ -49,6 +51,7 @@ class AddRequest:
     notebook_dir: str | None = None
     extra_args: list[str] | None = None
     slurm: str | None = None
+    forwards: list[str] | None = None  # `--forward` specs: the host's whole set when given
 
 
 @dataclass
@@ -61,6 +64,7 @@ class AddOutcome:
     # The Include line could not be added (a read-only config): everything else was
     # written, and this says what the user must add. `add` exits with it.
     include_error: ConfigError | None = None
+    previous: HostRecord | None = None  # the host as it was before (None: new)
 
 
 @dataclass
@@ -103,10 +107,11 @@ class Manager:
         resolved = resolve(self.paths, self.ssh, target)
         unknown = assumption_warning(resolved, set(aliases), self.paths.ssh_config)
         control_path = self._control_path(name)
+        specs = [parse_spec(text) for text in request.forwards or []]
 
         with self.store.transaction() as registry:
             existing = registry.hosts.get(name)
-            taken = {r.local_port for n, r in registry.hosts.items() if n != name}
+            taken = ports_in_use(registry, besides=name)  # Jupyter's and the forwards' ports
             record = HostRecord(
                 name=name,
                 target=request.host,
@@ -121,6 +126,13 @@ class Manager:
                 remote_user=resolved.user,
                 # A running job's node stays the tunnel's target until `jssh down`.
                 slurm_node=existing.slurm_node if existing else None,
+            )
+            kept = existing.forwards if existing else []
+            record = replace(
+                record,
+                forwards=kept
+                if request.forwards is None
+                else assign(record, specs, taken, kept),
             )
             block = build(self.paths, self.ssh, record, resolved, user_data)
             record = block.record
@@ -138,6 +150,7 @@ class Manager:
             notes=block.notes,
             warnings=([unknown] if unknown else []) + block.warnings + retargeted,
             include_error=needed.error() if needed else None,
+            previous=existing,
         )
 
     def _retargeted_while_up(self, old: HostRecord | None, new: HostRecord) -> list[str]:

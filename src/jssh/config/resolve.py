@@ -192,9 +192,13 @@ def _differences(resolved: Resolved, probed: Settings, record: HostRecord) -> li
 
 def _own_forward(record: HostRecord, value: str) -> bool:
     """Is VALUE (as -G prints a forward) our own? OpenSSH 9.2 prints a forward to a unix
-    socket as a DynamicForward too, with the listening half alone."""
-    ours = f"[127.0.0.1]:{record.local_port}"
-    return value == ours or value.startswith(ours + " ")
+    socket as a DynamicForward too, with the listening half alone. The extra forwards
+    (`jssh forward`) are ours as well."""
+    local_ports = [record.local_port] + [f.local_port for f in record.forwards]
+    return any(
+        value == (ours := f"[127.0.0.1]:{port}") or value.startswith(ours + " ")
+        for port in local_ports
+    )
 
 
 @dataclass(frozen=True)

@@ -125,7 +125,9 @@ def _own_settings(record: HostRecord) -> dict[str, list[str]]:
         "ServerAliveInterval": [str(SERVER_ALIVE_INTERVAL)],
         "ServerAliveCountMax": [str(SERVER_ALIVE_COUNT_MAX)],
         "ExitOnForwardFailure": ["yes"],
-        "LocalForward": [f"127.0.0.1:{record.local_port} {quote(escape_percent(remote))}"],
+        # Jupyter's first, then the extra forwards (`jssh forward`), all on 127.0.0.1.
+        "LocalForward": [f"127.0.0.1:{record.local_port} {quote(escape_percent(remote))}"]
+        + [f"{f.listen()} {quote(escape_percent(f.target))}" for f in record.forwards],
     }
 
 

@@ -6,6 +6,7 @@ goes out.
     workstation the backend for Jupyter under tmux/nohup on the host itself
     slurm       the backend for Jupyter in a batch job on a compute node
     tunnel      the masters and the local forward; HTTP through it
+    forwards    the extra forwards on a running master (add, cancel, probe)
     owner       proves the port's listener is our own master
     warm        the warm check, shared with the fast path
     files       the host's local state (token, wanted marker, job)

@@ -9,9 +9,12 @@ in the host's private state directory and the browser is given only its file:// 
 from __future__ import annotations
 
 import html
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from urllib.parse import quote
 
 from jssh import fsutil
+from jssh.errors import UsageError
+from jssh.hosts import HostRecord
 
 _PAGE = """\
 <!DOCTYPE html>
@@ -40,3 +43,34 @@ def open_privately(url: str, page: Path) -> bool:
     import webbrowser
 
     return webbrowser.open(redirect_page(url, page).as_uri())
+
+
+def server_url(record: HostRecord, token: str) -> str:
+    """The server's own URL, for Jupyter clients that are not a browser (VS Code's
+    "Existing Jupyter Server", jupyter_client-style tools): they ask its REST API and
+    kernel websockets themselves, and want no /lab page in it."""
+    return f"http://127.0.0.1:{record.local_port}/?token={token}"
+
+
+def path_url(record: HostRecord, token: str | None, path: str) -> str:
+    """RECORD's URL opened at PATH (a notebook or folder, relative to the notebook dir):
+    JupyterLab's /lab/tree/PATH, the notebook app's /tree/PATH or /notebooks/PATH."""
+    relative = _relative(path)
+    page = record.url(None)  # .../lab or .../tree, as the host's app serves
+    if page.endswith("/lab"):
+        page += "/tree"
+    elif relative.endswith(".ipynb"):
+        page = page.removesuffix("/tree") + "/notebooks"
+    url = f"{page}/{quote(relative, safe='/')}" if relative else page
+    return f"{url}?token={token}" if token else url
+
+
+def _relative(path: str) -> str:
+    """PATH as the server's file API names it; UsageError for one outside the notebook dir."""
+    parts = PurePosixPath(path).parts
+    if path.startswith("/") or ".." in parts:
+        raise UsageError(
+            f"{path!r} is not a path inside the notebook dir",
+            hint="give PATH relative to the directory Jupyter serves, e.g. project/run.ipynb",
+        )
+    return "/".join(part for part in parts if part != ".")

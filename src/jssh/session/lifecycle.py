@@ -19,7 +19,7 @@ from jssh.errors import RemoteError
 from jssh.hosts import HostRecord
 from jssh.paths import Paths
 from jssh.progress import Progress, Silent
-from jssh.session import warm
+from jssh.session import browser, warm
 from jssh.session.files import HostFiles
 from jssh.session.tunnel import Tunnel
 from jssh.ssh import Ssh
@@ -133,13 +133,19 @@ class Session:
     def status(self, *, ask_remote: bool = True) -> HostStatus:
         return self.backend.status(ask_remote=ask_remote)
 
-    def url(self) -> str:
+    def url(self, path: str | None = None, *, server: bool = False) -> str:
+        """The URL with its token: the app's page, the page at PATH (`jssh open`), or
+        with `server` the server's own URL (for VS Code and other Jupyter clients)."""
         token = self.parts.files.token()
         if not token:
             raise RemoteError(
                 f"jssh has no token for {self.record.name} yet",
                 hint=f"run `jssh up {self.record.name}` first",
             )
+        if server:
+            return browser.server_url(self.record, token)
+        if path is not None:
+            return browser.path_url(self.record, token, path)
         return self.record.url(token)
 
     def logs(self, *, lines: int, follow: bool) -> int:

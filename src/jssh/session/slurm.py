@@ -37,6 +37,7 @@ from jssh.failures import SshFailure
 from jssh.hosts import HostRecord
 from jssh.paths import Paths
 from jssh.progress import Silent
+from jssh.session import forwards
 from jssh.session.lifecycle import HostParts
 from jssh.session.replies import parse_uptime
 from jssh.session.slurm_jobs import (
@@ -360,6 +361,7 @@ class SlurmBackend:
             job=job,
             watchdog=watchstatus.last_action(self.paths, record.name),
             serving=serving,
+            forwards=forwards.states(record, node_master),
         )
 
     def current_job(self) -> JobInfo | None:

@@ -16,6 +16,7 @@ from jssh.failures import SshFailure
 from jssh.hosts import HostRecord
 from jssh.paths import Paths
 from jssh.progress import Progress, Silent
+from jssh.session import forwards
 from jssh.session.owner import ForeignListener, TunnelOwner
 from jssh.ssh import Ssh, classify_failure
 
@@ -59,6 +60,7 @@ class Tunnel:
                 hint=f"stop that program, or move jssh: `jssh add {self.record.target}"
                 f" --name {self.record.name} --local-port N`",
             )
+        forwards.check_free(self.record, self.record.forwards)  # the block asks for them too
         fsutil.ensure_private_dir(self.paths.control_dir)
         if interactive:
             self.progress.clear()  # ssh may prompt on this terminal: the line must go
@@ -118,6 +120,9 @@ class Tunnel:
         if not ports.answers(self.record.local_port):
             target = self.record.endpoint.forward_target()
             self.ssh.add_forward(self.record.alias, f"127.0.0.1:{self.record.local_port}:{target}")
+        for forward in self.record.forwards:  # and the extra ones (`jssh forward`)
+            if not ports.answers(forward.local_port):
+                forwards.add_live(self.ssh, self.record, forward)
 
     # -- Jupyter through the forward ----------------------------------------------------
     def http_status(

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from jssh import remote, watchstatus
 from jssh.errors import BusyError, JsshError, RemoteError, WaitTimeout
+from jssh.session import forwards
 from jssh.session.lifecycle import HostParts
 from jssh.session.replies import parse_int, parse_uptime, reply_error
 from jssh.ssh import last_line
@@ -218,6 +219,7 @@ class WorkstationBackend:
             detail=detail,
             watchdog=watchstatus.last_action(self.paths, record.name),
             serving=serving,
+            forwards=forwards.states(record, master),
         )
 
     def logs(self, *, lines: int, follow: bool) -> int:
