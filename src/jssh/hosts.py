@@ -23,6 +23,9 @@ from jssh.names import alias_for, parse_target, validate_name
 SCHEMA_VERSION = 1
 NODE_SUFFIX = "@node"  # the Slurm node master's ControlPath: the login node's + this
 APPS = ("lab", "notebook")
+# A command that ends in one of these names its app itself (`jupyter lab` likewise).
+NAMED_APPS = ("lab", "notebook", "server")
+COMMAND_APPS = {f"jupyter-{app}": app for app in NAMED_APPS}
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,28 @@ class Launch:
     command: list[str] | None = None  # full argv replacing `jupyter`
     notebook_dir: str | None = None
     extra_args: list[str] = field(default_factory=list)
+    # Seconds without activity after which Jupyter culls idle kernels and then shuts
+    # itself down (a Slurm job ends and frees its allocation); None: never.
+    idle_timeout: int | None = None
+
+    def named_app(self) -> str | None:
+        """The app a `command` starts by itself (`uvx --from=jupyterlab jupyter-lab`,
+        `apptainer exec img.sif jupyter lab`): jssh must not add another after it."""
+        found = None
+        words = self.command or []
+        for i, word in enumerate(words):
+            base = word.rsplit("/", 1)[-1]
+            if base in COMMAND_APPS:
+                found = COMMAND_APPS[base]
+            elif base == "jupyter" and i + 1 < len(words) and words[i + 1] in NAMED_APPS:
+                found = words[i + 1]
+        return found
+
+    @property
+    def url_app(self) -> str:
+        """The app whose page the URL opens: the command's own, else `app`."""
+        named = self.named_app()
+        return named if named in APPS else self.app
 
     def describe_finder(self) -> str:
         if self.command:
@@ -102,7 +127,7 @@ class HostRecord:
         return self.control_path + NODE_SUFFIX if self.slurm else self.control_path
 
     def url(self, token: str | None) -> str:
-        path = "lab" if self.launch.app == "lab" else "tree"
+        path = "lab" if self.launch.url_app == "lab" else "tree"
         base = f"http://127.0.0.1:{self.local_port}/{path}"
         return f"{base}?token={token}" if token else base
 
@@ -137,6 +162,7 @@ class HostRecord:
                 command=_words(launch.get("command"), "launch.command", optional=True),
                 notebook_dir=_optional(launch.get("notebook_dir"), "launch.notebook_dir"),
                 extra_args=_words(launch.get("extra_args", []), "launch.extra_args") or [],
+                idle_timeout=_seconds(launch.get("idle_timeout"), "launch.idle_timeout"),
             ),
             slurm=_optional(entry.get("slurm"), "slurm"),
             remote_user=_text(entry.get("remote_user", ""), "remote_user", empty=True),
@@ -322,6 +348,15 @@ def _optional(value: object, what: str, kind: str = _PATH) -> str | None:
 def _port(value: object, what: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 65536:
         raise RecordError(f"{what} is not a port (1-65535): {_show(value)}")
+    return value
+
+
+def _seconds(value: object, what: str) -> int | None:
+    """An optional count of seconds (absent in files written before it existed)."""
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise RecordError(f"{what} is not a number of seconds: {_show(value)}")
     return value
 
 

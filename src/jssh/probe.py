@@ -51,3 +51,44 @@ def http_status(
         with contextlib.suppress(ValueError):
             return int(status_line[1])
     return None
+
+
+def http_get(
+    port: int,
+    path: str,
+    *,
+    token: str,
+    owner_proven: Callable[[], bool],
+    timeout: float = 5.0,
+    host: str = "127.0.0.1",
+    limit: int = 65536,
+) -> tuple[int, dict[str, str], bytes] | None:
+    """(status, headers with lowercase names, body) of one GET with the token, sent only
+    once `owner_proven` says the listener is our own master (as http_status); None when
+    nothing answers properly or it is not ours. HTTP/1.0: the server closes when done."""
+    lines = [f"GET {path} HTTP/1.0", f"Host: {host}:{port}", f"Authorization: token {token}"]
+    request = ("\r\n".join(lines) + "\r\n\r\n").encode()
+    data = b""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            if not owner_proven():
+                return None
+            sock.sendall(request)
+            while len(data) < limit:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+    except OSError:
+        return None
+    head, _, body = data.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    words = status_line.split()
+    if len(words) < 2 or not words[0].startswith("HTTP/") or not words[1].isdigit():
+        return None
+    headers = {}
+    for line in header_lines:
+        name, colon, value = line.partition(":")
+        if colon:
+            headers[name.strip().lower()] = value.strip()
+    return int(words[1]), headers, body

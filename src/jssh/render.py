@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from jssh.durations import format_duration
 from jssh.hosts import HostRecord
 from jssh.states import HostStatus
 
@@ -21,7 +22,7 @@ def status_table(states: Sequence[HostStatus]) -> str:
                 s.name,
                 f"pid {s.master_pid}" if s.master_pid else "down",
                 f"{s.local_port} {'answers' if s.port_answers else 'no answer'}",
-                f"{s.server} ({s.mode})" if s.mode else str(s.server),
+                server_cell(s),
                 duration(s.server_uptime_s),
                 without_token(s.url) if s.url else "-",
             )
@@ -30,6 +31,20 @@ def status_table(states: Sequence[HostStatus]) -> str:
         rows = [(*row[:-1], "SLURM JOB" if i == 0 else job_cell(states[i - 1]), row[-1])
                 for i, row in enumerate(rows)]  # fmt: skip
     return table(rows)
+
+
+def server_cell(s: HostStatus) -> str:
+    """`running (tmux)`; with an idle timeout `running (tmux) idle 2m/30m`, or, once it
+    stopped itself, `stopped after 30m idle`."""
+    cell = f"{s.server} ({s.mode})" if s.mode else str(s.server)
+    if not s.idle_timeout_s:
+        return cell
+    timeout = format_duration(s.idle_timeout_s)
+    if s.stopped_idle:
+        return f"stopped after {timeout} idle"
+    if s.idle_s is not None:
+        return f"{cell} idle {format_duration(s.idle_s)}/{timeout}"
+    return f"{cell} idle-stop {timeout}"
 
 
 def watchdog_line(name: str, last: dict[str, object], now: datetime | None = None) -> str:
@@ -112,6 +127,9 @@ def host_summary(record: HostRecord) -> str:
         rows.append(("notebook dir", launch.notebook_dir))
     if launch.extra_args:
         rows.append(("jupyter args", " ".join(launch.extra_args)))
+    if launch.idle_timeout:
+        rows.append(("idle timeout", f"{format_duration(launch.idle_timeout)}: Jupyter then stops"
+                     " itself (and a Slurm job ends)"))  # fmt: skip
     if record.slurm is not None:
         node = f" (job's node: {record.slurm_node})" if record.slurm_node else ""
         rows.append(("slurm", f"sbatch {record.slurm}{node}"))

@@ -69,6 +69,12 @@ class HostStatus:
     url: str | None
     wanted: bool
     detail: str | None = None
+    # `jssh add --idle-timeout`: after that many idle seconds Jupyter stops itself (None:
+    # never); how long it has been idle (its /api/status, through our own tunnel); and
+    # whether a server not running now stopped that way rather than died.
+    idle_timeout_s: int | None = None
+    idle_s: int | None = None
+    stopped_idle: bool = False
     job: JobInfo | None = None  # Slurm hosts only
     # What `jssh watch` last did for this host (the watchdog's status file), or None.
     watchdog: dict[str, object] | None = None
@@ -89,6 +95,9 @@ class HostStatus:
                 "pid": self.server_pid,
                 "uptime_seconds": self.server_uptime_s,
                 "mode": self.mode,
+                "idle_timeout_seconds": self.idle_timeout_s,
+                "idle_seconds": self.idle_s,
+                "stopped_idle": self.stopped_idle,
             },
             "url": self.url,
             "serving": self.serving,

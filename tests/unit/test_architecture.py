@@ -20,6 +20,7 @@ PACKAGE = SRC / "jssh"
 LAYERS: dict[str, int] = {
     "jssh": 0,  # the package face: __version__ only
     "jssh.errors": 0,
+    "jssh.durations": 0,
     "jssh.failures": 0,
     "jssh.states": 0,
     "jssh.paths": 0,

@@ -84,6 +84,14 @@ def add(  # noqa: PLR0917 - typer maps each parameter to one CLI option
             "--jupyter-arg", metavar="ARG", help="Extra argument for Jupyter (repeatable)."
         ),
     ] = None,
+    idle_timeout: Annotated[
+        str | None,
+        typer.Option(
+            metavar="DURATION",
+            help="Stop Jupyter (and end its Slurm job) after this long idle, e.g. 30m, 2h"
+            " (0: never).",
+        ),
+    ] = None,
     slurm: Annotated[
         str | None,
         typer.Option(
@@ -121,6 +129,7 @@ def add(  # noqa: PLR0917 - typer maps each parameter to one CLI option
         command=_split_command(command),
         notebook_dir=notebook_dir,
         extra_args=jupyter_arg,
+        idle_timeout=_idle_seconds(idle_timeout),
         slurm=slurm,
         forwards=forward,
     )
@@ -153,6 +162,13 @@ def add(  # noqa: PLR0917 - typer maps each parameter to one CLI option
         raise outcome.include_error  # all else is written: the user adds one line
     if outcome.created:
         typer.echo(f"next: jssh up {record.name}")
+
+
+def _idle_seconds(text: str | None) -> int | None:
+    """--idle-timeout in seconds (0: off); None when not given (keep what it was)."""
+    from jssh.durations import parse_duration
+
+    return None if text is None else parse_duration(text, "--idle-timeout")
 
 
 def _split_command(command: str | None) -> list[str] | None:

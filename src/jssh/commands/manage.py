@@ -50,6 +50,7 @@ class AddRequest:
     command: list[str] | None = None
     notebook_dir: str | None = None
     extra_args: list[str] | None = None
+    idle_timeout: int | None = None  # seconds; 0: none (turn it off)
     slurm: str | None = None
     forwards: list[str] | None = None  # `--forward` specs: the host's whole set when given
 
@@ -299,6 +300,9 @@ def _launch(request: AddRequest, existing: HostRecord | None) -> Launch:
         if request.notebook_dir is not None
         else base.notebook_dir,
         extra_args=request.extra_args if request.extra_args is not None else base.extra_args,
+        idle_timeout=base.idle_timeout
+        if request.idle_timeout is None
+        else (request.idle_timeout or None),
     )
 
 

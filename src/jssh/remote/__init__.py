@@ -25,6 +25,7 @@ from __future__ import annotations
 from jssh.remote.replies import ExitCode, Reply, ReplyKey, parse_reply
 from jssh.remote.scripts import (
     SLURM_JOB_PREFIX,
+    ended_script,
     ensure_script,
     inspect_script,
     jupyter_args,
@@ -43,6 +44,7 @@ __all__ = [
     "ExitCode",
     "Reply",
     "ReplyKey",
+    "ended_script",
     "ensure_script",
     "inspect_script",
     "jupyter_args",

@@ -35,6 +35,7 @@ class ReplyKey(StrEnum):
     WATCHING = "WATCHING"  # pid: the server the watch waits for
     GONE = "GONE"  # pid: that server exited
     APPEARED = "APPEARED"  # pid: a server runs (the watch waited for one)
+    IDLE = "IDLE"  # seconds: the server shut itself down after its idle timeout
     # Finding jupyter (find.sh, through ensure, inspect, slurm_submit)
     NOTFOUND = "NOTFOUND"  # what was tried
     FOUND = "FOUND"  # inspect: jupyter's path

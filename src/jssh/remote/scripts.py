@@ -18,13 +18,38 @@ SLURM_JOB_PREFIX = "jssh-"
 
 
 def jupyter_args(record: HostRecord) -> list[str]:
-    """What follows `jupyter`: the app, and where (only) it may listen."""
-    args = [record.launch.app, "--no-browser"]
+    """What follows `jupyter` (or the user's command): the app, unless the command names
+    it already (`uvx --from=jupyterlab jupyter-lab`), where (only) it may listen, and
+    its idle culling."""
+    launch = record.launch
+    args = [] if launch.named_app() else [launch.app]
+    args.append("--no-browser")
     if record.endpoint.socket:
         args += ["--sock", record.endpoint.socket, "--sock-mode", "0600"]
     else:
         args += ["--ip", "127.0.0.1", "--port", str(record.endpoint.port), "--port-retries", "0"]
-    return args
+    return args + idle_args(launch.idle_timeout)
+
+
+def idle_args(seconds: int | None) -> list[str]:
+    """Jupyter's own culling, so that an idle server exits (and its Slurm job ends).
+
+    Idle kernels are shut down after SECONDS, even with a browser tab connected (a tab
+    left open on a sleeping laptop would otherwise hold a GPU forever), but never a busy
+    one (`cull_busy` stays False: a long computation is not idleness). With no kernel
+    left, the server shuts itself down once nothing asked anything of it for SECONDS;
+    jupyter_server checks that once a minute, so it exits up to a minute later. Both
+    settings exist under these names in jupyter_server 1.x and 2.x (and notebook 7).
+    """
+    if not seconds:
+        return []
+    interval = min(60, max(1, seconds // 6))  # Jupyter's default, 300 s, is too coarse
+    return [
+        f"--ServerApp.shutdown_no_activity_timeout={seconds}",
+        f"--MappingKernelManager.cull_idle_timeout={seconds}",
+        f"--MappingKernelManager.cull_interval={interval}",
+        "--MappingKernelManager.cull_connected=True",
+    ]
 
 
 def _words(words: list[str]) -> str:
@@ -99,6 +124,13 @@ def stop_script(record: HostRecord) -> str:
 def watch_script(record: HostRecord, *, until_start: bool = False) -> str:
     """watch.sh: block until NAME's server exits (or, `until_start`, until one runs)."""
     return loader.build("watch", {"NAME": record.name, "UNTIL": "start" if until_start else "exit"})
+
+
+def ended_script(record: HostRecord) -> str:
+    """ended.sh: did NAME's server, not running now, shut itself down when idle?"""
+    return loader.build(
+        "ended", {"NAME": record.name, "FILE": "job.log" if record.slurm else "jupyter.log"}
+    )
 
 
 def log_command(record: HostRecord, lines: int, follow: bool) -> list[str]:

@@ -3,18 +3,19 @@
 # It also ends when its stdin closes (the watchdog stopped the watch, or its master
 # went), so that no loop is left behind on the remote.
 #
-# Pieces: helpers host
+# Pieces: helpers host idle
 #
 # Parameters:
 #   UNTIL         exit: wait for the running server to exit; start: for one to run
 #
 # Replies:
 #   WATCHING pid  (exit) the server it waits for
-#   GONE pid      (exit) that server exited; then MODE
-#   NOTRUNNING    (exit) no server runs now; then MODE
+#   GONE pid      (exit) that server exited; then MODE, and IDLE when it shut itself
+#                 down after its idle timeout
+#   NOTRUNNING    (exit) no server runs now; then MODE, and IDLE likewise
 #   APPEARED pid  (start) a server runs
 #   MODE how      how the last server ran: tmux | nohup (unknown: no D/mode)
-#   and ERROR (host.sh)
+#   and ERROR (host.sh), IDLE (idle.sh)
 #
 # Exit codes:
 #   0             NOTRUNNING, or its stdin closed
@@ -39,11 +40,13 @@ elif alive "$PID"; then
     while alive "$PID"; do nap; done
     say "GONE $PID"
     say "MODE $(cat "$D/mode" 2>/dev/null || echo "$MODE")"
+    idle_end "$LOG"
     kill $$
   ) &
 else
   say "NOTRUNNING"
   say "MODE $MODE"
+  idle_end "$LOG"
   exit 0
 fi
 WATCHER=$!

@@ -38,6 +38,7 @@ from jssh.hosts import HostRecord
 from jssh.paths import Paths
 from jssh.progress import Silent
 from jssh.session import forwards
+from jssh.session.idle import idle_state
 from jssh.session.lifecycle import HostParts
 from jssh.session.replies import parse_uptime
 from jssh.session.slurm_jobs import (
@@ -345,6 +346,11 @@ class SlurmBackend:
         elif login is not None and ask_remote and detail is None:
             server = ServerState.STOPPED
         active = job is not None and job.state in ACTIVE_STATES
+        asked = login is not None and ask_remote
+        idle = idle_state(self.parts, server, serving, token, asked=asked)
+        if idle.detail:
+            which = f"Slurm job {job.job_id} ended: " if job is not None else ""
+            detail = f"{which}{idle.detail} (in a new job)"
         return HostStatus(
             name=record.name,
             alias=record.alias,
@@ -361,6 +367,9 @@ class SlurmBackend:
             job=job,
             watchdog=watchstatus.last_action(self.paths, record.name),
             serving=serving,
+            idle_timeout_s=record.launch.idle_timeout,
+            idle_s=idle.idle_s,
+            stopped_idle=idle.stopped,
             forwards=forwards.states(record, node_master),
         )
 

@@ -159,6 +159,35 @@ class Tunnel:
             return False, False, exc.message
         return code is not None, code == 200, None
 
+    def idle_seconds(self, token: str | None) -> int | None:
+        """How long Jupyter has been idle, by its own /api/status (`last_activity`; asking
+        does not count as activity), against the `Date` of the same answer, so that the
+        two clocks are the remote's. None when it can't be told. The token goes only to
+        our own master, like every other request."""
+        if not token:
+            return None
+        import json
+        from datetime import datetime
+        from email.utils import parsedate_to_datetime
+
+        try:
+            answer = probe.http_get(
+                self.record.local_port, "/api/status", token=token,
+                owner_proven=self.owner.proven, timeout=3.0,
+            )  # fmt: skip
+        except ForeignListener:
+            return None
+        if answer is None or answer[0] != 200:
+            return None
+        _, headers, body = answer
+        try:
+            last = datetime.fromisoformat(str(json.loads(body)["last_activity"]))
+            now = parsedate_to_datetime(headers["date"]) if "date" in headers else None
+            seconds = ((now or datetime.now(last.tzinfo)) - last).total_seconds()
+        except (ValueError, KeyError, TypeError):
+            return None
+        return max(0, int(seconds))
+
     def wait_for_http(self, token: str, *, wait: float) -> None:
         """Poll the server through the forward until it answers 200 (bounded)."""
         name, port = self.record.name, self.record.local_port

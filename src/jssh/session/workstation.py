@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from jssh import remote, watchstatus
 from jssh.errors import BusyError, JsshError, RemoteError, WaitTimeout
 from jssh.session import forwards
+from jssh.session.idle import idle_state
 from jssh.session.lifecycle import HostParts
 from jssh.session.replies import parse_int, parse_uptime, reply_error
 from jssh.ssh import last_line
@@ -204,6 +205,9 @@ class WorkstationBackend:
             detail = "the server runs but does not answer through the tunnel"
         elif master is not None and server is ServerState.STOPPED and self.files.wanted:
             detail = f"the server is not running (run `jssh up {record.name}`)"
+        asked = master is not None and ask_remote
+        idle = idle_state(self.parts, server, serving, token, asked=asked)
+        detail = idle.detail or detail
         return HostStatus(
             name=record.name,
             alias=record.alias,
@@ -219,6 +223,9 @@ class WorkstationBackend:
             detail=detail,
             watchdog=watchstatus.last_action(self.paths, record.name),
             serving=serving,
+            idle_timeout_s=record.launch.idle_timeout,
+            idle_s=idle.idle_s,
+            stopped_idle=idle.stopped,
             forwards=forwards.states(record, master),
         )
 

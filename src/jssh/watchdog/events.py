@@ -202,6 +202,9 @@ class ServerWatched:
     end: ServerEnd
     pid: int | None = None
     mode: str | None = None
+    # GONE or NONE: the server shut itself down after this many idle seconds (its
+    # `--idle-timeout`, Jupyter's own words in its log), rather than dying.
+    idle_s: int | None = None
 
 
 @dataclass(frozen=True)

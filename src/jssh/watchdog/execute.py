@@ -370,7 +370,9 @@ class Executor:
             if reply.has(key):
                 pid = reply.value(key)
                 number = int(pid) if pid and pid.isdigit() else None
-                self.post(slot, ev.ServerWatched(ticket, end, number, reply.value(K.MODE)))
+                idle = reply.value(K.IDLE)
+                idle_s = int(idle) if idle and idle.isdigit() else None
+                self.post(slot, ev.ServerWatched(ticket, end, number, reply.value(K.MODE), idle_s))
                 return
         self.post(slot, ev.ServerWatched(ticket, ServerEnd.LOST))
 
@@ -423,7 +425,7 @@ class Executor:
             slot.probe = None
 
 
-_WATCHING = (ServerPhase.WATCHING, ServerPhase.GAVE_UP)
+_WATCHING = (ServerPhase.WATCHING, ServerPhase.GAVE_UP, ServerPhase.IDLE_STOPPED)
 
 
 def _close(proc: subprocess.Popen[bytes]) -> None:

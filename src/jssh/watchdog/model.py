@@ -102,6 +102,7 @@ class Server:
     at: float | None = None  # BACKOFF, REWATCH: when to act
     tries: int = 0  # restarts in a row, each dying soon after (or failing)
     gave_up: bool = False
+    stopped_idle: bool = False  # it shut itself down after its idle timeout: not restarted
     started_at: float | None = None  # when the last restart started one
     died_at: float | None = None  # when the server was last seen gone
     use_tmux: bool = True

@@ -6,8 +6,12 @@ blocks on the remote until the server's pid is gone, then answers and exits, and
 exit is the event. A dead server is started again as `jssh up` would, with the saved
 token, so the URL already open in a browser keeps working. A server that keeps dying
 soon after each restart is given up after policy.SERVER_TRIES, with a capped backoff
-between the restarts; a watch then waits for a server `jssh up` starts. A Slurm host's
-server is never watched: its death ends the job, which the machine reports once.
+between the restarts; a watch then waits for a server `jssh up` starts. A server that
+shut itself down after its idle timeout (`jssh add --idle-timeout`) did what it was told:
+it is reported once and not restarted, and a watch waits likewise for `jssh up`. The
+watch tells the two apart by Jupyter's own last words in its log (watch.sh's IDLE). A
+Slurm host's server is never watched: its death ends the job, which the machine reports
+once.
 
 Every decision is made on the typed answers (ServerEnd, RestartResult), never on words.
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from jssh.durations import format_duration
 from jssh.watchdog import effects as fx
 from jssh.watchdog import events as ev
 from jssh.watchdog import policy
@@ -40,9 +45,10 @@ def watch(h: Host) -> Step:
     if h.slurm or not h.own_server or h.state is not S.CONNECTED:
         return h, []
     h, ticket = h.next_ticket()
-    gave_up = h.server.gave_up
-    h = _with(h, phase=P.GAVE_UP if gave_up else P.WATCHING, ticket=ticket, at=None)
-    return h, [fx.WatchServer(ticket, until_start=gave_up)]
+    gave_up, idle = h.server.gave_up, h.server.stopped_idle
+    phase = P.GAVE_UP if gave_up else P.IDLE_STOPPED if idle else P.WATCHING
+    h = _with(h, phase=phase, ticket=ticket, at=None)
+    return h, [fx.WatchServer(ticket, until_start=gave_up or idle)]
 
 
 def _current(h: Host, ticket: int, *phases: ServerPhase) -> bool:
@@ -51,19 +57,21 @@ def _current(h: Host, ticket: int, *phases: ServerPhase) -> bool:
 
 def watched(h: Host, answer: ev.ServerWatched, now: float) -> Step:
     """A watch ended: the server exited, none ran, one appeared, or the watch was lost."""
-    if not _current(h, answer.ticket, P.WATCHING, P.GAVE_UP):
+    if not _current(h, answer.ticket, P.WATCHING, P.GAVE_UP, P.IDLE_STOPPED):
         return h, []
     if answer.end is ServerEnd.LOST:
         return _with(h, phase=P.REWATCH, ticket=None, at=now + policy.WATCH_RETRY), []
     if answer.end is ServerEnd.APPEARED:
-        h = _with(h, gave_up=False, tries=0, started_at=None, died_at=None)
+        h = _with(h, gave_up=False, stopped_idle=False, tries=0, started_at=None, died_at=None)
         h, effects = watch(h)
         what = f"a Jupyter server runs again (pid {answer.pid or '?'})"
         return h, [_report(h, what, "watching it; it is restarted if it dies"), *effects]
-    if h.server.gave_up:  # (a watch for a start never answers this way)
+    if h.server.gave_up or h.server.stopped_idle:  # (a watch for a start never answers so)
         return watch(h)
     if not h.wanted:  # `jssh down` stops it: the marker went first
         return _with(h, phase=P.NONE, ticket=None), []
+    if answer.idle_s is not None:
+        return _stopped_idle(h, answer)
     use_tmux = h.server.use_tmux if answer.mode not in ("tmux", "nohup") else answer.mode == "tmux"
     h = _with(h, use_tmux=use_tmux, died_at=now)
     if answer.end is ServerEnd.GONE:
@@ -71,6 +79,16 @@ def watched(h: Host, answer: ev.ServerWatched, now: float) -> Step:
     else:
         what = "no Jupyter server runs"
     return _again(h, now, what)
+
+
+def _stopped_idle(h: Host, answer: ev.ServerWatched) -> Step:
+    """The server shut itself down after its idle timeout: as asked, so no restart."""
+    h = _with(h, stopped_idle=True, tries=0, started_at=None)
+    h, effects = watch(h)
+    pid = f" pid {answer.pid}" if answer.pid else ""
+    what = f"Jupyter server{pid} stopped after {format_duration(answer.idle_s or 0)} idle"
+    did = f"not restarting it (its idle timeout); `jssh up {h.name}` starts it again (same URL)"
+    return h, [_report(h, what, did), *effects]
 
 
 def _again(h: Host, now: float, what: str, *, died: bool = True) -> Step:

@@ -110,6 +110,7 @@ class ServerPhase(Enum):
     BACKOFF = "backoff"  # it died again soon after a restart: the next one when due
     REWATCH = "rewatch"  # the watch ended without an answer: a new one when due
     GAVE_UP = "gave-up"  # it kept dying: only a watch for a server `jssh up` starts
+    IDLE_STOPPED = "idle-stopped"  # its idle timeout ended it: likewise, not restarted
 
 
 class ServerEnd(Enum):
