@@ -145,8 +145,7 @@ def holder(port: int) -> tuple[int, str] | None:
 
 
 def describe_holder(port: int) -> str:
-    found = holder(port)
-    if found is None:
-        return "another program"
-    pid, name = found
-    return f"{name} (pid {pid})"
+    """`python3 (pid 4242, user alice)` for a busy-port message: the user matters when
+    it is another account's program (a squatter), which only they can stop."""
+    found = who_holds(port)
+    return found.describe() if found is not None else "another program"
