@@ -48,7 +48,9 @@ class FakeSsh:
         master = self.masters.get(alias.removesuffix("-jupyter"))
         return master.pid if master is not None and master.poll() is None else None
 
-    def spawn_master(self, alias: str, *, log_path: Path, connect_timeout: int) -> BatchStart:
+    def spawn_master(
+        self, alias: str, *, log_path: Path, connect_timeout: int, forwards: bool = True
+    ) -> BatchStart:
         self.spawned.append(alias)
         self.masters[alias.removesuffix("-jupyter")] = self._sleeper()
         log_path.parent.mkdir(parents=True, exist_ok=True)

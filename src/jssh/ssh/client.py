@@ -188,11 +188,17 @@ class Ssh:
         if rc != 0:
             raise classify_failure(alias, transcript, interactive=interactive)
 
-    def spawn_master(self, alias: str, *, log_path: Path, connect_timeout: int) -> BatchStart:
+    def spawn_master(
+        self, alias: str, *, log_path: Path, connect_timeout: int, forwards: bool = True
+    ) -> BatchStart:
         """Start a BatchMode master for ALIAS and return at once (for the watchdog's
         event loop). ssh exits 0 once the master holds its forward and has gone to the
-        background (ControlPersist); on failure `BatchStart.failure()` says why."""
+        background (ControlPersist); on failure `BatchStart.failure()` says why.
+        Without `forwards` it opens none (the watchdog holds the port meanwhile, and
+        hands it over through the mux protocol: watchdog/relay.py)."""
         options = ["-N", "-o", "ControlMaster=auto", "-o", f"ConnectTimeout={connect_timeout}"]
+        if not forwards:
+            options += ["-o", "ClearAllForwardings=yes"]  # first value wins over the block's
         # -E: a backgrounded master sends its stderr to /dev/null; with -E its last
         # words ("Timeout, server not responding") still reach the log.
         options += ["-o", "BatchMode=yes", "-E", str(log_path)]

@@ -94,6 +94,18 @@ class WatchServer:
     until_start: bool = False
 
 
+@dataclass(frozen=True)
+class OpenBridge:
+    """The followed master is gone and a new one is about to start: hold the local port
+    (accepting, relaying nothing yet) until it is back (relay.py). Before the Spawn."""
+
+
+@dataclass(frozen=True)
+class HandBack:
+    """The new master is followed: relay what the bridge holds through it, and give the
+    port back to it (relay.hand_back)."""
+
+
 # -- off the loop -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class CheckMaster:
@@ -148,6 +160,6 @@ class RestartServer:
 OffLoop = CheckMaster | CheckSlurm | KillMaster | StopMaster | EndJob | RestartServer
 OnLoop = (
     Report | Note | Spawn | CancelAttempt | KillAttempt
-    | StartProbe | TerminateMaster | ForgetWanted | WatchServer
+    | StartProbe | TerminateMaster | ForgetWanted | WatchServer | OpenBridge | HandBack
 )  # fmt: skip
 Effect = OnLoop | OffLoop

@@ -16,6 +16,7 @@ import contextlib
 import fcntl
 import os
 import selectors
+import socket
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from jssh.paths import Paths
 from jssh.ssh import MUX_CLIENT_OPTIONS, BatchStart, Ssh, remote_command
 from jssh.watchdog import effects as fx
 from jssh.watchdog import events as ev
-from jssh.watchdog import worker
+from jssh.watchdog import relay, worker
 from jssh.watchdog.model import Host
 from jssh.watchdog.netpath import master_path, route_to
 from jssh.watchdog.sources import Fileno, Probe, exit_notifier, last_words, master_peer
@@ -90,6 +91,8 @@ class Slot:
         self.lock_fd: int | None = None
         self.probe: Probe | None = None
         self.watch: Watch | None = None
+        self.bridge: relay.Bridge | None = None  # the local port, held while a master is replaced
+        self.standby: socket.socket | None = None  # the followed master's listener (relay.py)
 
     @property
     def name(self) -> str:
@@ -170,6 +173,8 @@ class Executor:
                 self.workers.submit(slot, end)
             case fx.WatchServer(ticket=ticket, until_start=until_start):
                 self._watch_server(slot, ticket, until_start=until_start)
+            case fx.OpenBridge() | fx.HandBack():
+                self._bridge(slot, hand_back=isinstance(effect, fx.HandBack))
             case fx.RestartServer(ticket=ticket, use_tmux=use_tmux):
                 if not self._take_lock(slot):
                     self.post(slot, ev.LockBusy())
@@ -195,6 +200,11 @@ class Executor:
         if slot.lock_fd is not None and not host.holds_lock and not slot.attempts:
             os.close(slot.lock_fd)
             slot.lock_fd = None
+        if slot.bridge is not None and slot.bridge.listening and not host.bridged:
+            slot.bridge.close()  # no longer on its way back: the port is nobody's
+        if slot.standby is not None and not (host.state.retrying or host.master_pid):
+            slot.standby.close()  # brought down: the master's listener goes with it
+            slot.standby = None
 
     def forget(self, slot: Slot, *, wait: float = 0.0) -> None:
         """Stop looking after SLOT: respawns in flight are terminated (and waited for, up to
@@ -210,6 +220,11 @@ class Executor:
         self._stop_watch(slot)
         self._unfollow(slot)
         self._close_probe(slot)
+        if slot.bridge is not None:
+            slot.bridge.close()
+        if slot.standby is not None:
+            slot.standby.close()
+            slot.standby = None
         if slot.lock_fd is not None:
             os.close(slot.lock_fd)
             slot.lock_fd = None
@@ -255,6 +270,9 @@ class Executor:
             )
         with contextlib.suppress(OSError):
             slot.master_log_size = slot.log_path(self.paths, Master.FORWARD).stat().st_size
+        if slot.standby is not None:
+            slot.standby.close()
+        slot.standby = relay.take_listener(pid, slot.record.local_port)
         peer = master_peer(slot.master, slot.record.local_port)
         if peer is not None:  # and what a network change is checked against
             path = master_path(slot.master, slot.record.local_port)
@@ -285,6 +303,20 @@ class Executor:
                 if slot.master.is_running():
                     slot.master.terminate()
 
+    # -- the bridge (relay.py) ------------------------------------------------------------------
+    def _bridge(self, slot: Slot, *, hand_back: bool) -> None:
+        state_dir = self.paths.host_state_dir(slot.name)
+        if hand_back and relay.holds(slot.bridge):
+            assert slot.bridge is not None
+            lines = relay.hand_back(slot.bridge, slot.control_path, slot.record, state_dir)
+        elif not hand_back and not relay.holds(slot.bridge):
+            port, standby, slot.standby = slot.record.local_port, slot.standby, None
+            slot.bridge, lines = relay.open_bridge(self.selector, port, state_dir, standby)
+        else:
+            lines = []
+        for what, did in lines:
+            self.journal.log(slot.name, what, did)
+
     # -- respawns ------------------------------------------------------------------------------
     def _spawn(self, slot: Slot, ticket: int, master: Master) -> None:
         if not self._take_lock(slot):
@@ -296,6 +328,8 @@ class Executor:
                 slot.alias(master),
                 log_path=slot.log_path(self.paths, master),
                 connect_timeout=self.connect_timeout,
+                # While the bridge holds the port, the new master must not want it.
+                forwards=master is not Master.FORWARD or not relay.holds(slot.bridge),
             )
         except (JsshError, OSError) as exc:
             self.post(slot, ev.SpawnFailed(str(exc)))

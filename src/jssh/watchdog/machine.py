@@ -185,12 +185,13 @@ def _follow(h: Host, pid: int, what: str, now: float, *, outage: bool) -> Step:
     back = ""
     if h.lost_at is not None and outage:
         back = f"; forward 127.0.0.1:{h.local_port} back after {now - h.lost_at:.1f} s"
+    hand_back: Effects = [fx.HandBack()] if h.bridged else []  # the port goes to it now
     h = change(
         h, S.CONNECTED, master_pid=pid, failures=0, lost_at=None, stopped_checks=0,
         last_failure=None, job_asked_at=None, had_master=True,
     )  # fmt: skip
     h, effects = server.watch(h)  # and its Jupyter server (a workstation's)
-    return h, [_report(h, what, f"following it{back}"), *effects]
+    return h, [*hand_back, _report(h, what, f"following it{back}"), *effects]
 
 
 def _try(h: Host, now: float) -> Step:
@@ -295,7 +296,7 @@ def _master_exited(h: Host, gone: ev.MasterExited, now: float) -> Step:
     if not h.wanted:
         h = change(h, S.DOWN)
         return h, [_report(h, what, "the host was brought down: leaving it alone")]
-    h, effects = _try(h, now)
+    h, effects = _bridge(*_try(h, now))
     return h, [_report(h, what, "respawning it now"), *effects]
 
 
@@ -316,8 +317,17 @@ def _killed(h: Host, answer: ev.MasterKilled, now: float) -> Step:
         h = change(h, S.DOWN)
         return h, [_report(h, what, "killed it; the host is down")]
     report = _report(h, what, "killed it; respawning now")
-    h, effects = _judge(h, p.outcome, now) if p.outcome else _try(h, now)
+    h, effects = _bridge(*(_judge(h, p.outcome, now) if p.outcome else _try(h, now)))
     return h, [report, *effects]
+
+
+def _bridge(h: Host, effects: Effects) -> Step:
+    """A master that held the local port is gone and the host is on its way back: the
+    watchdog holds the port until the new master takes it (relay.py), so that a page's
+    retry waits instead of being refused. First, so the respawn starts without it."""
+    if not h.state.retrying or not h.local_port:
+        return h, effects
+    return replace(h, bridged=True), [fx.OpenBridge(), *effects]
 
 
 def _bring_down(h: Host) -> Step:

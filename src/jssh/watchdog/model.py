@@ -136,6 +136,7 @@ class Host:
     nudged_at: float | None = None
     job_asked_at: int | None = None  # Slurm: `failures` when squeue was last asked
     had_master: bool = False  # the tunnel was up at some point
+    bridged: bool = False  # the watchdog holds the local port until a new master takes it
     server: Server = Server()
     path: TcpPath | None = None  # CONNECTED: the master's TCP connection, when it has one
     path_route: Route | None = None  # and the route to its peer when it was followed
@@ -186,6 +187,7 @@ def change(h: Host, to: HostState, **fields: object) -> Host:
     fields.setdefault("path_route", h.path_route if to is S.CONNECTED else None)
     if not to.retrying:
         fields["probing"] = None  # probes are for a host on its way back only
+        fields.setdefault("bridged", False)  # the bridge is for a host on its way back only
     if to is S.DOWN:
         fields.setdefault("server", Server())  # brought down: the next `up` starts afresh
     elif to is not S.CONNECTED:  # no master, no watch: the count and a give-up stay
