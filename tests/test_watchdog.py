@@ -91,8 +91,14 @@ def watch() -> Iterator[Callable[[Laptop], Watcher]]:
     for watcher in started:
         print(f"--- jssh watch (pid {watcher.pid}) said ---\n{watcher.output()}")  # for -rP
         if watcher.proc.poll() is None:
-            watcher.proc.kill()
-            watcher.proc.wait()
+            # SIGTERM, as a service manager stops it: the watchdog's own clean stop (and
+            # its coverage data, which a SIGKILL would lose); SIGKILL only if it hangs.
+            watcher.proc.terminate()
+            try:
+                watcher.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                watcher.proc.kill()
+                watcher.proc.wait()
 
 
 def bring_up(laptop: Laptop, name: str = "workstation", *add_args: str) -> str:
