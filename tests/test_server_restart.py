@@ -76,9 +76,10 @@ def test_a_killed_server_is_restarted_with_the_same_url(
     assert state["state"] == "connected"
     assert state["server"] == "watching"
 
-    # `down` stops it for good: the watchdog does not bring it back.
+    # `down` stops it for good: the watchdog does not bring it back. (--force: the kernel
+    # above ran a moment ago, and `down` would refuse to stop it without.)
     mark = watcher.mark()
-    assert laptop.jssh("down", name).ok
+    assert laptop.jssh("down", name, "--force").ok
     watcher.wait_for(rf"{name}: .*brought down|{name}: master pid \d+ exited", after=mark)
     assert "restarted Jupyter" not in watcher.output()[mark:]
     assert watcher.stop() == 0

@@ -234,3 +234,64 @@ def test_the_squatter_check_costs_no_ssh_round_trip(added: Laptop) -> None:
     assert verbose.ok, verbose
     assert "+ ssh" not in verbose.stderr, verbose.stderr
     assert "reusing" in verbose.stderr
+
+
+@pytest.mark.root
+@pytest.mark.faults
+def test_the_watchdogs_bridge_is_our_own_listener_and_a_squatter_is_still_not(
+    added: Laptop,
+) -> None:
+    """While the watchdog replaces a dead master it holds the port itself (its bridge,
+    watchdog/relay.py): the proof accepts it, so a token request made meanwhile waits
+    there and is answered by Jupyter once the master is back. With the same watchdog
+    running, a squatter on the port still gets nothing."""
+    import threading
+
+    from jssh.config.store import Store
+    from jssh.paths import Paths
+    from jssh.probe import http_status
+    from jssh.session.owner import TunnelOwner
+
+    url = up(added)
+    token, port = token_of(url), urlparse(url).port
+    assert port is not None
+    log = added.root / "watch.stderr"
+    with open(log, "wb") as err:
+        watchdog = subprocess.Popen(
+            added.jssh_argv("watch"), env=added.env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=err,
+        )  # fmt: skip
+    try:
+
+        def said(pattern: str) -> bool:
+            return re.search(pattern, log.read_text()) is not None
+
+        wait_until(lambda: said(f"{NAME}: watchdog started: master pid"), timeout=20, what="watch")
+        added.workstation.stop()  # the listener only: no respawn can log in for now
+        os.kill(_master_pid(added, f"{NAME}-jupyter"), signal.SIGKILL)
+        wait_until(lambda: said(f"{NAME}: respawn failed"), timeout=20, what="a failed respawn")
+        paths = Paths.build(ssh_config=added.ssh_config, state_dir=added.state_dir)
+        owner = TunnelOwner.of(Store(paths).load().hosts[NAME], paths)
+        assert owner.proven()  # the watchdog's own listener, proven by its pid file
+        answers: list[int | None] = []
+        request = threading.Thread(
+            target=lambda: answers.append(
+                http_status(port, token=token, owner_proven=owner.proven, timeout=60)
+            )
+        )
+        request.start()
+        added.workstation.start()
+        request.join(timeout=90)
+        assert answers == [200]  # held by the bridge, relayed to Jupyter through the new master
+
+        # Down: the watchdog lets the host alone, and the port goes to whoever takes it.
+        assert added.jssh("down", NAME, "--keep-server").ok
+        wait_until(lambda: said("was brought down"), timeout=20, what="it to let go")
+        with Squatter(port) as squatter:
+            result = added.jssh("up", NAME, "--no-open")
+            _assert_refused_with_the_squatter_named(result, port)
+            _assert_squatter_got_nothing(squatter, token)
+    finally:
+        watchdog.terminate()
+        watchdog.wait(timeout=15)
+        print(log.read_text())

@@ -25,6 +25,7 @@ class ExitCode(IntEnum):
     TIMEOUT = 7  # a bounded wait ran out
     NOT_FOUND = 8  # no managed host of that name
     NOT_SERVING = 9  # `status`: a host you brought up does not serve its URL now
+    IN_USE = 10  # `down`/`remove`: its kernels were active within the hour (--force stops it)
     INTERRUPTED = 130  # Ctrl-C
 
 
@@ -69,6 +70,12 @@ class RemoteError(JsshError):
 
 class BusyError(JsshError):
     exit_code = ExitCode.BUSY
+
+
+class KernelsInUse(JsshError):
+    """`down`/`remove` without --force: the server's kernels were active lately."""
+
+    exit_code = ExitCode.IN_USE
 
 
 class WaitTimeout(JsshError):

@@ -10,6 +10,7 @@ import typer
 
 from jssh import render
 from jssh.cli.app import JsonOption, NameArg, app, complete_ssh_aliases, context, say
+from jssh.cli.kernels_prompt import ForceOption, down_or_ask
 
 if TYPE_CHECKING:
     from jssh.hosts import HostRecord
@@ -192,8 +193,12 @@ def remove(
     keep_server: Annotated[
         bool, typer.Option("--keep-server", help="Leave the remote Jupyter server running.")
     ] = False,
+    force: ForceOption = False,
 ) -> None:
-    """Stop NAME's tunnel and server, and remove its block (and, if last, the Include)."""
+    """Stop NAME's tunnel and server, and remove its block (and, if last, the Include).
+
+    A server whose kernels were active within the last hour is left running, and NAME
+    kept, unless --force, or a yes at the prompt on a terminal: exit 10."""
     c = context(ctx)
     manager = c.manager()
     if manager.prepare_remove(name):  # False: a damaged entry, nothing to stop
@@ -202,7 +207,7 @@ def remove(
         # jssh no longer manages would run on, unseen. A Slurm job is cancelled likewise.
         if not keep_server or c.ssh.master_pid(session.record.alias) is not None:
             try:
-                for line in session.down(keep_server=keep_server):
+                for line in down_or_ask(session, keep_server=keep_server, force=force):
                     say(f"{name}: {line}")
             except OSError as exc:  # its local state is not what jssh left: remove anyway
                 say(f"{name}: could not stop it cleanly ({exc.strerror}: {exc.filename})")

@@ -11,6 +11,7 @@ import typer
 
 from jssh import render
 from jssh.cli.app import AllOrNameArg, JsonOption, NameArg, app, context, say
+from jssh.cli.kernels_prompt import ForceOption, down_or_ask
 from jssh.errors import ExitCode
 from jssh.progress import for_stderr
 
@@ -85,9 +86,14 @@ def down(
     keep_server: Annotated[
         bool, typer.Option("--keep-server", help="Only close the tunnel; leave Jupyter running.")
     ] = False,
+    force: ForceOption = False,
 ) -> None:
-    """Stop NAME's Jupyter server (kernels shut down cleanly) and close the tunnel."""
-    for line in context(ctx).session(name).down(keep_server=keep_server):
+    """Stop NAME's Jupyter server (kernels shut down cleanly) and close the tunnel.
+
+    A server whose kernels were active within the last hour (from another laptop, say)
+    is left running unless --force, or a yes at the prompt on a terminal: exit 10."""
+    session = context(ctx).session(name)
+    for line in down_or_ask(session, keep_server=keep_server, force=force):
         typer.echo(f"{name}: {line}")
 
 

@@ -301,11 +301,13 @@ class Doctor:
                     f"`jssh up {name}` asks the master for its forward again",
                 )
             return ok("local-port", name, f"127.0.0.1:{port} is free for the tunnel")
-        holder = ports.holder(port)
-        ours = {pid for pid in (master, self._node_master(record)) if pid is not None}
-        if holder is not None and holder[0] in ours:
+        ours = [pid for pid in (master, self._node_master(record)) if pid is not None]
+        # By the listener's inode, not by the first holder psutil names: the watchdog
+        # holds the same listener as the master (watchdog/relay.py, take_listener).
+        holding = next((pid for pid in ours if ports.listens_on(pid, port)), None)
+        if holding is not None:
             return ok(
-                "local-port", name, f"127.0.0.1:{port} is held by {name}'s tunnel (pid {holder[0]})"
+                "local-port", name, f"127.0.0.1:{port} is held by {name}'s tunnel (pid {holding})"
             )
         return problem(
             "local-port",

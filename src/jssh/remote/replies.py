@@ -36,6 +36,10 @@ class ReplyKey(StrEnum):
     GONE = "GONE"  # pid: that server exited
     APPEARED = "APPEARED"  # pid: a server runs (the watch waited for one)
     IDLE = "IDLE"  # seconds: the server shut itself down after its idle timeout
+    # Its kernels, asked before `down` stops it (kernels.sh)
+    KERNEL = "KERNEL"  # `execution_state last_activity`, one line per kernel
+    KERNELS = "KERNELS"  # how many
+    UNASKED = "UNASKED"  # why the server that runs could not be asked
     # Finding jupyter (find.sh, through ensure, inspect, slurm_submit)
     NOTFOUND = "NOTFOUND"  # what was tried
     FOUND = "FOUND"  # inspect: jupyter's path

@@ -121,6 +121,12 @@ def stop_script(record: HostRecord) -> str:
     return loader.build("stop", _host(record))
 
 
+def kernels_script(record: HostRecord) -> str:
+    """kernels.sh: NAME's kernels and their last activity, asked of the server there."""
+    port = record.endpoint.port or 0
+    return loader.build("kernels", {**_host(record), "PORT": port})
+
+
 def watch_script(record: HostRecord, *, until_start: bool = False) -> str:
     """watch.sh: block until NAME's server exits (or, `until_start`, until one runs)."""
     return loader.build("watch", {"NAME": record.name, "UNTIL": "start" if until_start else "exit"})

@@ -122,8 +122,15 @@ class Session:
             parts.files.want(True)
             return result
 
-    def down(self, *, keep_server: bool) -> list[str]:
-        """Stop the server (unless kept) and the masters. Returns what was done."""
+    def down(self, *, keep_server: bool, force: bool = True) -> list[str]:
+        """Stop the server (unless kept) and the masters. Returns what was done. Unless
+        FORCE, a workstation's server is asked first, and one whose kernels were active
+        within the hour is left alone: KernelsInUse (another laptop may work there)."""
+        if not (keep_server or force or self.parts.record.slurm):
+            from jssh.session.kernels import refuse_if_in_use  # only `down` needs it
+
+            parts = self.parts
+            refuse_if_in_use(parts.ssh, parts.record, parts.tunnel, parts.files.token())
         self.parts.files.want(False)
         done = self.backend.take_down(keep_server=keep_server)
         if not keep_server:

@@ -10,11 +10,13 @@ an ssh round trip: the master's pid from its control socket, the listener from /
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
-from jssh import ports
+from jssh import ports, watchstatus
 from jssh.errors import BusyError
 from jssh.hosts import HostRecord
+from jssh.paths import Paths
 from jssh.ssh import mux
 
 
@@ -30,15 +32,19 @@ class TunnelOwner:
     port: int
     control_path: str
     fix: str  # how to move jssh to another port, for the hint
+    # Where our watchdog's pid file is: it holds the port while it replaces the master.
+    paths: Paths | None = None
 
     @classmethod
-    def of(cls, record: HostRecord) -> TunnelOwner:
-        """Who must hold RECORD's local port before its token may go there."""
+    def of(cls, record: HostRecord, paths: Paths | None = None) -> TunnelOwner:
+        """Who must hold RECORD's local port before its token may go there (with PATHS,
+        our watchdog's bridge counts too)."""
         return cls(
             name=record.name,
             port=record.local_port,
             control_path=record.tunnel_control_path,
             fix=f"`jssh add {record.target} --name {record.name} --local-port N`",
+            paths=paths,
         )
 
     def proven(self) -> bool:
@@ -47,6 +53,8 @@ class TunnelOwner:
         Raises ForeignListener when another process holds it."""
         pid = mux.master_pid(self.control_path)
         if isinstance(pid, int) and ports.listens_on(pid, self.port):
+            return True
+        if self._bridged():
             return True
         if pid is mux.MasterAnswer.SILENT or ports.is_free(self.port):
             return False
@@ -57,3 +65,20 @@ class TunnelOwner:
             " jssh sent it nothing",
             hint=f"stop that program, or move jssh to another port: {self.fix}",
         )
+
+    def _bridged(self) -> bool:
+        """Our watchdog holds the port: its bridge, while it replaces the master
+        (watchdog/relay.py), relays only to the new master's forward. Its pid comes from
+        its pid file in our 0700 state dir, held under its flock; it must run as us and
+        hold the very listener on the port."""
+        if self.paths is None:
+            return False
+        pid = watchstatus.running_pid(self.paths)
+        if pid is None or pid <= 0:
+            return False
+        try:
+            if os.stat(f"/proc/{pid}").st_uid != os.getuid():
+                return False
+        except OSError:
+            pass  # no /proc (macOS): listens_on asks psutil about that one process of ours
+        return ports.listens_on(pid, self.port)

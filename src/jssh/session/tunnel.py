@@ -30,7 +30,7 @@ class Tunnel:
         self.paths = paths
         self.ssh = ssh
         self.record = record
-        self.owner = TunnelOwner.of(record)
+        self.owner = TunnelOwner.of(record, paths)
         self.progress: Progress = progress or Silent()
 
     # -- masters -------------------------------------------------------------------

@@ -1,0 +1,136 @@
+"""Before `down` or `remove` stops a server: which kernels run on it, and whether
+someone used them lately (issue 13, item 5). Another laptop's `down` must not stop the
+kernels the first laptop works with without a word.
+
+The server itself is asked (GET /api/kernels): through our own tunnel when one runs
+(the token goes only to a listener proven to be our master), else by kernels.sh over
+ssh, which asks the server's socket on the remote with the token read there. Only the
+judgement is here; nothing is stopped.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from jssh import probe, remote
+from jssh.errors import JsshError, KernelsInUse
+from jssh.hosts import HostRecord
+from jssh.session.owner import ForeignListener
+from jssh.session.tunnel import Tunnel
+from jssh.ssh import Ssh
+
+RECENT_S = 3600.0  # kernels active within the last hour are someone's work
+
+
+@dataclass(frozen=True)
+class KernelActivity:
+    """The kernels of one server: how many, how many busy now, the latest activity."""
+
+    count: int
+    busy: int = 0
+    last_active: datetime | None = None
+
+    def recent(self, now: datetime) -> bool:
+        """Some kernel computes now, or was active within the last hour."""
+        if self.busy:
+            return True
+        return self.last_active is not None and (now - self.last_active).total_seconds() < RECENT_S
+
+    def describe(self, now: datetime) -> str:
+        """'2 kernels run there, 1 busy now, the last active 4 min ago'"""
+        words = "1 kernel runs there" if self.count == 1 else f"{self.count} kernels run there"
+        if self.busy:
+            words += f", {self.busy} busy now"
+        if self.last_active is not None:
+            words += f", the last active {ago(now - self.last_active)}"
+        return words
+
+
+def ago(delta: timedelta) -> str:
+    seconds = max(0, int(delta.total_seconds()))
+    if seconds < 60:
+        return f"{seconds} s ago"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min ago"
+
+
+def parse_time(text: str) -> datetime | None:
+    """Jupyter's ISO 8601 time ('2026-11-27T14:35:45.641000Z'), None when unreadable."""
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def summarize(kernels: list[tuple[str, str]]) -> KernelActivity:
+    """From (execution_state, last_activity) of each kernel."""
+    times = [t for t in (parse_time(last) for _state, last in kernels) if t is not None]
+    busy = sum(1 for state, _last in kernels if state == "busy")
+    return KernelActivity(len(kernels), busy, max(times) if times else None)
+
+
+def from_api(body: bytes) -> KernelActivity | None:
+    """The answer of GET /api/kernels; None when it is not a list of kernels."""
+    try:
+        kernels = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(kernels, list) or not all(isinstance(k, dict) for k in kernels):
+        return None
+    return summarize(
+        [(str(k.get("execution_state") or ""), str(k.get("last_activity") or "")) for k in kernels]
+    )
+
+
+def from_reply(reply: remote.Reply) -> KernelActivity | None:
+    """kernels.sh's reply: no kernels when no server runs; None when it could not ask."""
+    if reply.has(remote.ReplyKey.NOTRUNNING):
+        return KernelActivity(0)
+    if not reply.has(remote.ReplyKey.KERNELS):
+        return None
+    pairs = [line.partition(" ") for line in reply.values(remote.ReplyKey.KERNEL)]
+    return summarize([(state, last) for state, _, last in pairs])
+
+
+def ask(ssh: Ssh, record: HostRecord, tunnel: Tunnel, token: str | None) -> KernelActivity | None:
+    """The server's kernels, through our tunnel when one runs, else over ssh; None when
+    it could not be asked (unreachable, no python there, an old server)."""
+    if token and tunnel.master_pid() is not None:
+        try:
+            answer = probe.http_get(
+                record.local_port,
+                "/api/kernels",
+                token=token,
+                owner_proven=tunnel.owner.proven,
+                timeout=10.0,
+            )
+        except ForeignListener:
+            answer = None
+        if answer is not None and answer[0] == 200:
+            found = from_api(answer[2])
+            if found is not None:
+                return found
+    try:
+        result = ssh.run_script(record.alias, remote.kernels_script(record), timeout=30)
+    except JsshError:
+        return None
+    if result.returncode == 255:
+        return None
+    return from_reply(remote.parse_reply(result.stdout, result.returncode))
+
+
+def refuse_if_in_use(ssh: Ssh, record: HostRecord, tunnel: Tunnel, token: str | None) -> None:
+    """Raise KernelsInUse when the server's kernels were active within the last hour.
+    A server that can't be asked is stopped as before: `down` must work on a host
+    that is gone or broken."""
+    found = ask(ssh, record, tunnel, token)
+    now = datetime.now(UTC)
+    if found is not None and found.count and found.recent(now):
+        raise KernelsInUse(
+            f"{record.name}: not stopped: {found.describe(now)}",
+            hint="someone may be working there: --force stops the server and its kernels anyway",
+        )
