@@ -137,3 +137,17 @@ def test_the_files_section_says_where_completions_and_the_page_are_installed() -
         "share/man/man1/jssh.1",
     ):
         assert path in files, path
+
+
+def test_jssh_man_shows_this_page_wherever_jssh_is_installed() -> None:
+    """`uv tool install` and venvs keep the page where `man jssh` does not look."""
+    result = subprocess.run(
+        [sys.executable, "-m", "jssh", "man"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "MANPAGER": "cat", "PAGER": "cat", "MANWIDTH": "80"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("JSSH(1)")
+    assert "jssh man" in result.stdout

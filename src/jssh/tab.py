@@ -30,6 +30,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("doctor", "Check what commonly goes wrong; say how to..."),
     ("watch", "Keep every host you brought `up`..."),
     ("completion", "Print the shell completion script for..."),
+    ("man", "Show jssh's manual page, wherever jssh was..."),
     ("help", "Show the help of jssh, or of COMMAND (the..."),
     ("service", "Run `jssh watch` as a user service..."),
 )

@@ -128,6 +128,14 @@ def completion(
     typer.echo(scripts.completion_script(app, shell), nl=False)
 
 
+@app.command("man")
+def man_command() -> None:
+    """Show jssh's manual page, wherever jssh was installed (pipx, uv tool, a venv)."""
+    from jssh.commands.manual import find_manual, show_manual
+
+    raise typer.Exit(show_manual(find_manual()))
+
+
 @app.command("help")
 def help_command(
     command: Annotated[
