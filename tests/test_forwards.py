@@ -20,6 +20,7 @@ import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from lab import Laptop, Sshd, free_port, port_is_free, wait_until
@@ -69,12 +70,15 @@ class Service:
         self.proc.wait(timeout=10)
 
 
+Services = Callable[[Sshd, str, list[str]], Service]
+
+
 @pytest.fixture
-def services(workstation: Sshd) -> Iterator[Callable[..., Service]]:
+def services() -> Iterator[Services]:
     started: list[Service] = []
 
-    def start(name: str, argv: list[str]) -> Service:
-        service = Service(workstation, name, argv)
+    def start(ws: Sshd, name: str, argv: list[str]) -> Service:
+        service = Service(ws, name, argv)
         started.append(service)
         return service
 
@@ -83,17 +87,17 @@ def services(workstation: Sshd) -> Iterator[Callable[..., Service]]:
         service.stop()
 
 
-def http_service(services: Callable[..., Service], name: str) -> int:
+def http_service(services: Services, ws: Sshd, name: str) -> int:
     """`python3 -m http.server` on the workstation's 127.0.0.1; its port, once it listens."""
     port = free_port()
-    services(name, ["python3", "-m", "http.server", str(port), "--bind", "127.0.0.1"])
+    services(ws, name, ["python3", "-m", "http.server", str(port), "--bind", "127.0.0.1"])
     wait_until(lambda: not port_is_free(port), timeout=10, what=f"http.server on {port}")
     return port
 
 
-def socket_service(services: Callable[..., Service], ws: Sshd, name: str) -> str:
+def socket_service(services: Services, ws: Sshd, name: str) -> str:
     path = str(ws.remote_home / "run" / f"{name}.sock")
-    services(name, ["python3", "-c", _UNIX_HTTP, path])
+    services(ws, name, ["python3", "-c", _UNIX_HTTP, path])
     wait_until(lambda: os.path.exists(path), timeout=10, what=f"{name} on {path}")
     return path
 
@@ -126,9 +130,9 @@ def master_pid(laptop: Laptop, alias: str = f"{NAME}-jupyter") -> int | None:
 
 @pytest.mark.shared_workstation
 def test_plain_ssh_to_the_alias_carries_the_forwards_too(
-    laptop: Laptop, workstation: Sshd, services: Callable[..., Service]
+    laptop: Laptop, workstation: Sshd, services: Services
 ) -> None:
-    remote = http_service(services, "tensorboard")
+    remote = http_service(services, workstation, "tensorboard")
     sock = socket_service(services, workstation, "dash")
     local, other = free_port(), free_port()
     added = laptop.jssh(
@@ -155,31 +159,40 @@ def test_plain_ssh_to_the_alias_carries_the_forwards_too(
 @pytest.mark.shared_workstation
 def test_a_busy_local_port_is_one_line_naming_its_process(laptop: Laptop) -> None:
     assert laptop.jssh("add", NAME).ok
-    with socket.socket() as squatter:
+    later = free_port()
+    assert laptop.jssh("forward", NAME, f"{later}:6006").ok  # not up: only saved
+    with socket.socket() as squatter, socket.socket() as late_squatter:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         port = squatter.getsockname()[1]
+        busy = (f"(pid {os.getpid()}", "the forward to 127.0.0.1:6006 on workstation can't"
+                " listen there")  # fmt: skip
         result = laptop.jssh("forward", NAME, f"{port}:6006")
-        assert_one_clear_error(
-            result, 6, f"local port {port} is taken by ", f"(pid {os.getpid()}",
-            "the forward to 127.0.0.1:6006 on workstation can't listen there",
-        )  # fmt: skip
+        assert_one_clear_error(result, 6, f"local port {port} is taken by ", *busy)
         # Given alone, the remote port's own local port is skipped for the next free one.
         moved = laptop.jssh("forward", NAME, str(port))
         assert moved.ok, moved
-        assert f"forwards 127.0.0.1:{port + 1} -> 127.0.0.1:{port}" in moved.stdout
-    assert "ExitOnForwardFailure" in laptop.jssh("show", NAME).stdout
+        found = re.search(rf"forwards 127\.0\.0\.1:(\d+) -> 127\.0\.0\.1:{port} ", moved.stdout)
+        assert found, moved
+        assert int(found.group(1)) > port
+        # `up` checks every port the block asks for before it starts anything.
+        late_squatter.bind(("127.0.0.1", later))
+        late_squatter.listen()
+        refused = laptop.jssh("up", NAME, "--no-open")
+        assert_one_clear_error(refused, 6, f"local port {later} is taken by ", *busy)
+    assert not laptop.ssh("-O", "check", f"{NAME}-jupyter").ok  # nothing was started
     listed = laptop.jssh("forward", NAME)
     assert [line.split() for line in listed.stdout.splitlines()] == [
         ["LOCAL", "REMOTE"],
-        [f"127.0.0.1:{port + 1}", f"127.0.0.1:{port}"],
+        [f"127.0.0.1:{later}", "127.0.0.1:6006"],
+        [f"127.0.0.1:{found.group(1)}", f"127.0.0.1:{port}"],
     ]
 
 
 def test_forwards_live_on_the_running_master_and_come_back_after_a_kill(
-    laptop: Laptop, workstation: Sshd, services: Callable[..., Service], tmp_path: Path
+    laptop: Laptop, workstation: Sshd, services: Services, tmp_path: Path
 ) -> None:
-    remote = http_service(services, "tensorboard")
+    remote = http_service(services, workstation, "tensorboard")
     local = free_port()
     assert laptop.jssh("add", NAME, "--forward", f"{local}:{remote}").ok
     url = up(laptop)
@@ -242,3 +255,38 @@ def test_forwards_live_on_the_running_master_and_come_back_after_a_kill(
     # remove: the host goes, and every port it held with it.
     assert laptop.jssh("remove", NAME).ok
     wait_until(lambda: port_is_free(other), timeout=10, what=f"port {other} freed")
+
+
+@pytest.mark.slurm
+@pytest.mark.root
+def test_a_slurm_hosts_forwards_go_through_the_compute_nodes_master(
+    slurm_laptop: Laptop, slurm_workstation: Sshd, services: Services
+) -> None:
+    laptop, name = slurm_laptop, "cluster"
+    remote = http_service(services, slurm_workstation, "tensorboard")  # on the node
+    local = free_port()
+    added = laptop.jssh("add", name, "--slurm", "--time=10", "--forward", f"{local}:{remote}")
+    assert added.ok, added
+    assert laptop.jssh("up", name, "--no-open", timeout=120).ok
+    assert page(local) == "tensorboard says hello\n"
+    node = master_pid(laptop, f"{name}-jupyter-node")
+    login = master_pid(laptop, f"{name}-jupyter")
+    assert node is not None
+    assert login is not None
+    assert local in {c.laddr.port for c in psutil.Process(node).net_connections("tcp")}
+    assert local not in {c.laddr.port for c in psutil.Process(login).net_connections("tcp")}
+    block = laptop.jssh("show", name).stdout
+    node_block = block.split(f"Host {name}-jupyter-node\n")[1]
+    assert f"LocalForward 127.0.0.1:{local} 127.0.0.1:{remote}" in node_block
+
+    # Added live: to the node's master too.
+    sock = socket_service(services, slurm_workstation, "mlflow")
+    live = laptop.jssh("forward", name, sock)
+    assert "(now)" in live.stdout, live
+    other = int(live.stdout.split("127.0.0.1:")[1].split(" ")[0])
+    assert page(other) == "mlflow says hello\n"
+    assert other in {c.laddr.port for c in psutil.Process(node).net_connections("tcp")}
+    answers = {f["local_port"]: f["answers"] for f in status_json(laptop, name)["forwards"]}
+    assert answers == {local: True, other: True}
+    assert laptop.jssh("down", name).ok
+    wait_until(lambda: port_is_free(local), timeout=10, what=f"port {local} freed")
