@@ -94,7 +94,9 @@ class Pair:
         self.selector = selector
         self.socks = (client, upstream)
         self.flows = (Flow(), Flow())  # client -> upstream, upstream -> client
-        self.registered: dict[socket.socket, int] = {}
+        # By descriptor number, not socket object: the loop looks up every ready key
+        # again, and a socket closed by an earlier callback of the same batch has none.
+        self.registered: dict[int, int] = {}
         self.closed = False
         for sock in self.socks:
             sock.setblocking(False)
@@ -102,6 +104,8 @@ class Pair:
 
     def step(self) -> None:
         """Move what can move now, both ways, without blocking; then wait for the rest."""
+        if self.closed:
+            return
         try:
             for index in (0, 1):
                 self._move(index)
@@ -138,27 +142,28 @@ class Pair:
             flow.passed_on = True
 
     def _want(self, sock: socket.socket, events: int) -> None:
-        now = self.registered.get(sock, 0)
+        fd = sock.fileno()
+        now = self.registered.get(fd, 0)
         if events == now:
             return
         if events == 0:
-            self.selector.unregister(sock)
-            del self.registered[sock]
+            self.selector.unregister(fd)
+            del self.registered[fd]
         elif now == 0:
-            self.selector.register(sock, events, self.step)
-            self.registered[sock] = events
+            self.selector.register(fd, events, self.step)
+            self.registered[fd] = events
         else:
-            self.selector.modify(sock, events, self.step)
-            self.registered[sock] = events
+            self.selector.modify(fd, events, self.step)
+            self.registered[fd] = events
 
     def close(self) -> None:
         if self.closed:
             return
         self.closed = True
         for sock in self.socks:
-            if sock in self.registered:
+            if sock.fileno() in self.registered:
                 with contextlib.suppress(KeyError, ValueError):
-                    self.selector.unregister(sock)
+                    self.selector.unregister(sock.fileno())
             sock.close()
         self.registered.clear()
 
@@ -186,7 +191,7 @@ class Bridge:
                 listener.bind(("127.0.0.1", port))
                 listener.listen(128)
             listener.setblocking(False)
-            selector.register(listener, selectors.EVENT_READ, self._accept)
+            selector.register(listener.fileno(), selectors.EVENT_READ, self._accept)
         except OSError:
             if listener is not None:
                 listener.close()
@@ -242,7 +247,7 @@ class Bridge:
         listener, self.listener = self.listener, None
         if listener is not None:
             with contextlib.suppress(KeyError, ValueError):
-                self.selector.unregister(listener)
+                self.selector.unregister(listener.fileno())
             listener.close()
 
     def close(self) -> None:

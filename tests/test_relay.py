@@ -1,0 +1,162 @@
+"""Long-lived clients across a master's replacement: the watchdog's bridge (watchdog/relay.py).
+
+A Jupyter client that keeps a kernel channel open (VS Code's "Existing Jupyter Server",
+a jupyter_client script, JupyterLab itself) sees its websocket close when the master
+dies, and retries at once. JupyterLab's rule (@jupyterlab/services, kernel/default.ts)
+is what these clients do: if that retry is refused it asks the REST API, and if that is
+refused too it waits a random 10-30 s. Here the client makes that one immediate retry
+and nothing else, so a refused retry fails the test: with the bridge it is held until
+the new master is followed, then relayed, and the same kernel answers.
+
+Plain `ssh NAME-jupyter` must keep working beside all this: the new master gets its
+forward through the mux protocol, recorded as the block's own, so a plain ssh's
+request for the same forward is a duplicate the master accepts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+import uuid
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+import websocket
+
+from lab import Laptop, wait_until
+from lab.client import api, status_json, token_of, up
+
+pytestmark = pytest.mark.faults
+
+
+class Watchdog:
+    """`jssh watch` in the background, its event log in a file."""
+
+    def __init__(self, laptop: Laptop) -> None:
+        self.log = laptop.root / f"watch-{time.monotonic_ns()}.stderr"
+        with open(self.log, "wb") as err:
+            self.proc = subprocess.Popen(
+                laptop.jssh_argv("watch"), env=laptop.env, stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=err,
+            )  # fmt: skip
+
+    def said(self, pattern: str, timeout: float = 20) -> re.Match[str]:
+        def seen() -> re.Match[str] | None:
+            assert self.proc.poll() is None, self.log.read_text()
+            return re.search(pattern, self.log.read_text())
+
+        return wait_until(seen, timeout=timeout, what=f"{pattern!r} in the watchdog's log")
+
+    def stop(self) -> None:
+        print(f"--- jssh watch said ---\n{self.log.read_text()}")
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=15)
+
+
+class KernelChannel:
+    """A kernel's websocket, as a Jupyter client holds it."""
+
+    def __init__(self, url: str, kernel_id: str) -> None:
+        parsed = urlparse(url)
+        self.ws = websocket.create_connection(
+            f"ws://{parsed.hostname}:{parsed.port}/api/kernels/{kernel_id}/channels",
+            header=[f"Authorization: token {token_of(url)}"],
+            timeout=30,
+        )
+        self.session = uuid.uuid4().hex
+
+    def run(self, code: str) -> str:
+        """Run CODE; its execute_result as text."""
+        msg_id = uuid.uuid4().hex
+        self.ws.send(json.dumps({
+            "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "test",
+                       "session": self.session, "version": "5.3"},
+            "parent_header": {}, "metadata": {}, "channel": "shell",
+            "content": {"code": code, "silent": False, "store_history": False,
+                        "user_expressions": {}, "allow_stdin": False},
+        }))  # fmt: skip
+        while True:
+            message: dict[str, Any] = json.loads(self.ws.recv())
+            if message.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            if message["msg_type"] == "execute_result":
+                return str(message["content"]["data"]["text/plain"])
+            if message["msg_type"] == "error":
+                raise AssertionError(message["content"])
+
+    def closed(self) -> bool:
+        """The server side went away (a ping gets no answer but an error)."""
+        try:
+            self.ws.ping()
+            self.ws.settimeout(0.2)
+            self.ws.recv()
+        except websocket.WebSocketTimeoutException:
+            return False
+        except (websocket.WebSocketException, OSError):
+            return True
+        finally:
+            self.ws.settimeout(30)
+        return False
+
+    def close(self) -> None:
+        self.ws.close()
+
+
+def plain_ssh(laptop: Laptop, *args: str) -> subprocess.CompletedProcess[str]:
+    """`ssh NAME-jupyter` as a user types it: no jssh option, only the test's -F."""
+    return subprocess.run(
+        laptop.ssh_argv("-o", "BatchMode=yes", *args), env=laptop.env, capture_output=True,
+        text=True, timeout=30, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def test_a_kernel_client_gets_its_channel_back_at_once_and_plain_ssh_still_works(
+    laptop: Laptop,
+) -> None:
+    assert laptop.jssh_in_process("add", "workstation").ok
+    url = up(laptop)
+    watchdog = Watchdog(laptop)
+    try:
+        watchdog.said(r"workstation: watchdog started: master pid \d+; following it")
+        status, body = api(url, "/api/kernels", token=token_of(url), method="POST", body="{}")
+        assert status == 201, body
+        kernel_id = json.loads(body)["id"]
+        channel = KernelChannel(url, kernel_id)
+        kernel_pid = channel.run("import os; runs = 0; os.getpid()")
+        for fault in range(1, 4):
+            master = int(status_json(laptop)["master"]["pid"])
+            os.kill(master, signal.SIGKILL)
+            wait_until(channel.closed, timeout=10, what="the client to see its channel close")
+            channel.close()
+            lost = time.monotonic()
+            # One immediate retry, as JupyterLab makes: refused, it would wait 10-30 s.
+            channel = KernelChannel(url, kernel_id)
+            back = time.monotonic()
+            assert channel.run("runs += 1; runs, os.getpid()") == f"({fault}, {kernel_pid})"
+            print(f"fault {fault}: the channel back {back - lost:.2f} s after it closed")
+        channel.close()
+
+        # The master the watchdog brought back has the block's forward as its own: a
+        # plain ssh asks for it again, gets "already there", and runs its command.
+        watchdog.said(r"127\.0\.0\.1:\d+ handed back to the new master")
+        plain = plain_ssh(laptop, "workstation-jupyter", "echo", "plain ssh works")
+        assert plain.returncode == 0, plain
+        assert plain.stdout.strip() == "plain ssh works"
+    finally:
+        watchdog.stop()
+    # And without jssh: no watchdog, no master; plain ssh opens the tunnel itself.
+    assert laptop.jssh("down", "workstation", "--keep-server").ok
+    alone = plain_ssh(laptop, "-fN", "workstation-jupyter")
+    assert alone.returncode == 0, alone
+    try:
+        wait_until(lambda: api(url, "/api/status", token=token_of(url))[0] == 200,
+                   timeout=20, what="Jupyter through plain ssh's own forward")  # fmt: skip
+    finally:
+        plain_ssh(laptop, "-O", "exit", "workstation-jupyter")
+    assert laptop.jssh("down", "workstation", "--force").ok
