@@ -1,9 +1,10 @@
 """`jssh forward NAME SPEC` / `--remove`, and the forwards of `jssh add --forward`.
 
 A forward is saved with its host (hosts.json, then the block's LocalForward line) and,
-when the host's master runs, given to it at once (`ssh -O forward`) or taken off it
-(`ssh -O cancel`): no reconnect, Jupyter's own forward untouched. The save and the
-live change happen under the store's lock, and a live change that fails saves nothing.
+when the host's master runs, given to it at once or taken off it, that forward alone
+(jssh.session.forwards): no reconnect, Jupyter's own forward untouched. The save and
+the live change happen under the store's lock, and a live change that fails saves
+nothing.
 """
 
 from __future__ import annotations
@@ -109,9 +110,7 @@ class Forwarder:
         with self.store.transaction() as registry:
             record = _with(registry.hosts[name], [f for f in record.forwards if f != forward])
             registry.hosts[name] = record
-        return ForwardChange(
-            record, forward, changed=True, live=live.cancel_live(self.ssh, record, forward)
-        )
+        return ForwardChange(record, forward, changed=True, live=live.cancel_live(record, forward))
 
     def sync(self, old: HostRecord | None, new: HostRecord) -> list[str]:
         """After `jssh add` changed NAME's forwards: the same change on its running master."""
@@ -120,7 +119,7 @@ class Forwarder:
             return []
         done = []
         for forward in before:
-            if forward not in new.forwards and live.cancel_live(self.ssh, new, forward):
+            if forward not in new.forwards and live.cancel_live(new, forward):
                 done.append(f"the running tunnel no longer forwards {forward.describe()}")
         for forward in new.forwards:
             if forward not in before and live.add_live(self.ssh, new, forward):

@@ -1,9 +1,10 @@
 """A host's extra forwards on its running master: add, cancel, and whether each answers.
 
-The block carries them (jssh.config.sshconfig), so every master started from it, by
-`up` or by the watchdog's respawn, listens on them from the start; this module changes
-the forwards of a master that already runs (`ssh -O forward`, `ssh -O cancel`: no
-reconnect, Jupyter's own forward untouched) and looks at them for `status`.
+The block carries them (jssh.config.sshconfig), so every master started from it by
+`up` or a plain `ssh NAME-jupyter` listens on them from the start, and the watchdog
+gives a respawned master each of them (watchdog/relay.py). This module changes the
+forwards of a master that already runs, one forward at a time in the master's own mux
+protocol (no reconnect, Jupyter's forward untouched), and looks at them for `status`.
 
 A Slurm host's forwards are on the compute node's master (`NAME-jupyter-node`), beside
 Jupyter's: the services run in the job, on the node.
@@ -16,10 +17,11 @@ import socket
 from concurrent.futures import ThreadPoolExecutor
 
 from jssh import ports
-from jssh.errors import BusyError
+from jssh.errors import BusyError, SshError
 from jssh.forwards import Forward, ForwardState
 from jssh.hosts import HostRecord
 from jssh.ssh import Ssh
+from jssh.ssh.muxforward import End, ForwardRefused, close_forward, open_forward
 
 # How long a connection through the master may stay silent and still count as
 # answering. The master accepts every connection at once and only then asks the remote
@@ -55,21 +57,42 @@ def check_free(record: HostRecord, forwards: list[Forward]) -> None:
 
 
 def add_live(ssh: Ssh, record: HostRecord, forward: Forward) -> bool:
-    """Give the running master FORWARD (`ssh -O forward`); False when no master runs.
-    A port another program holds is refused first, with its name."""
-    alias = forward_alias(record)
-    master = ssh.master_pid(alias)
+    """Give the running master FORWARD; False when no master runs. A port another
+    program holds is refused first, with its name.
+
+    Spoken in the master's own mux protocol (jssh.ssh.muxforward): `ssh -O forward -L`
+    would send every LocalForward of the block along with it."""
+    master = ssh.master_pid(forward_alias(record))
     if master is None:
         return False
     if not ports.listens_on(master, forward.local_port):
         check_free(record, [forward])
-        ssh.add_forward(alias, forward.spec())
+        try:
+            open_forward(record.tunnel_control_path, *_ends(forward))
+        except ForwardRefused as exc:
+            raise SshError(
+                f"{record.name}'s tunnel could not forward {forward.describe()}: {exc}"
+            ) from None
     return True
 
 
-def cancel_live(ssh: Ssh, record: HostRecord, forward: Forward) -> bool:
-    """Take FORWARD off the running master (`ssh -O cancel`); True when it had it."""
-    return ssh.cancel_forward(forward_alias(record), forward.spec())
+def cancel_live(record: HostRecord, forward: Forward) -> bool:
+    """Take FORWARD, and only it, off the running master; True when it had it.
+    (`ssh -O cancel -L` would cancel every LocalForward of the block, Jupyter's too.)"""
+    try:
+        close_forward(record.tunnel_control_path, *_ends(forward))
+    except ForwardRefused:
+        return False
+    return True
+
+
+def _ends(forward: Forward) -> tuple[End, End]:
+    remote = (
+        End.unix(forward.remote_socket)
+        if forward.remote_socket is not None
+        else End.tcp("127.0.0.1", forward.remote_port or 0)
+    )
+    return End.tcp("127.0.0.1", forward.local_port), remote
 
 
 def states(record: HostRecord, master: int | None) -> tuple[ForwardState, ...]:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 MUX_MSG_HELLO = 0x00000001
 MUX_C_OPEN_FWD = 0x10000006
+MUX_C_CLOSE_FWD = 0x10000007
 MUX_S_OK = 0x80000001
 MUX_S_PERMISSION_DENIED = 0x80000002
 MUX_S_FAILURE = 0x80000003
@@ -84,6 +85,21 @@ def open_forward(
 ) -> None:
     """Have the master behind CONTROL_PATH listen on LISTEN and forward to CONNECT.
     Raises ForwardRefused with the master's reason."""
+    _ask(control_path, open_forward_request(listen, connect), timeout)
+
+
+def close_forward(
+    control_path: str | Path, listen: End, connect: End, *, timeout: float = 2.0
+) -> None:
+    """Have the master stop forwarding LISTEN -> CONNECT, and only that: `ssh -O cancel
+    -L SPEC ALIAS` cancels every LocalForward of the block as well (Jupyter's too).
+    Raises ForwardRefused (no such forward, or no master)."""
+    body = struct.pack(">III", MUX_C_CLOSE_FWD, REQUEST_ID, MUX_FWD_LOCAL)
+    _ask(control_path, packet(body + listen.wire() + connect.wire()), timeout)
+
+
+def _ask(control_path: str | Path, request: bytes, timeout: float) -> None:
+    """HELLO both ways, then REQUEST; ForwardRefused unless the master says OK."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
         try:
@@ -92,7 +108,7 @@ def open_forward(
             if hello is None or struct.unpack_from(">I", hello, 0)[0] != MUX_MSG_HELLO:
                 raise ForwardRefused("the control socket does not speak the mux protocol")
             sock.sendall(packet(struct.pack(">II", MUX_MSG_HELLO, MUX_VERSION)))
-            sock.sendall(open_forward_request(listen, connect))
+            sock.sendall(request)
             why = reply_error(read_packet(sock))
         except OSError as exc:
             raise ForwardRefused(f"the master did not answer: {exc}") from None
