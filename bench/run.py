@@ -36,6 +36,7 @@ sys.path.insert(1, str(REPO / "src"))  # `from jssh import __version__` for the 
 
 from groups.cli import cli_group  # noqa: E402
 from groups.idle import idle_group  # noqa: E402
+from groups.notebook import notebook_group  # noqa: E402
 from groups.start import cold_group, warm_group  # noqa: E402
 from groups.watchdog import watchdog_group  # noqa: E402
 from harness import Group, bench_lock, run_group, say, set_verbose  # noqa: E402
@@ -104,6 +105,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 watchdog = watchdog_group(lab, options)
                 groups.append(watchdog)
                 run_group(watchdog)
+                notebook = notebook_group(lab, options.runs)  # an open notebook across kill -9
+                groups.append(notebook)
+                run_group(notebook)
                 idle = idle_group(lab, options)
                 groups.append(idle)
                 run_group(idle, warmup=False)
