@@ -140,6 +140,14 @@ def test_a_kernel_client_gets_its_channel_back_at_once_and_plain_ssh_still_works
             back = time.monotonic()
             assert channel.run("runs += 1; runs, os.getpid()") == f"({fault}, {kernel_pid})"
             print(f"fault {fault}: the channel back {back - lost:.2f} s after it closed")
+        # A master that hangs (SIGSTOP) is killed by the watchdog itself, a few seconds
+        # later: the same immediate retry is held, not refused.
+        os.kill(int(status_json(laptop)["master"]["pid"]), signal.SIGSTOP)
+        wait_until(channel.closed, timeout=30, what="the watchdog to kill the stopped master")
+        channel.close()
+        channel = KernelChannel(url, kernel_id)
+        assert channel.run("runs += 1; runs, os.getpid()") == f"(4, {kernel_pid})"
+        watchdog.said(r"is stopped \(SIGSTOP\).*killed it; respawning now")
         channel.close()
 
         # The master the watchdog brought back has the block's forward as its own: a
