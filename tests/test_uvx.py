@@ -9,6 +9,7 @@ at once: "No such file or directory: ~/lab".
 
 from __future__ import annotations
 
+import json
 import shlex
 from collections.abc import Callable
 
@@ -45,6 +46,11 @@ def test_the_recipes_uvx_command_serves_a_url_that_runs_code(
     laptop = make_laptop(ws)
     added = laptop.jssh("add", "workstation", "--command", RECIPE)
     assert added.ok, added
+    # doctor finds it, and asks the jupyter of that environment for its server's version.
+    doctor = laptop.jssh("doctor", "workstation", "--json", timeout=180)
+    checks = {c["check"]: c for c in json.loads(doctor.stdout) if c["host"] == "workstation"}
+    assert checks["jupyter"]["ok"], checks["jupyter"]
+    assert "(unix sockets: yes)" in checks["jupyter"]["detail"]
 
     url = up(laptop, timeout=180)  # the first uvx installs JupyterLab from the wheels
     assert url.startswith("http://127.0.0.1:8899/lab?token=")

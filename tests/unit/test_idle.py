@@ -121,6 +121,16 @@ def test_the_recipes_uvx_command_runs_as_written_with_jssh_arguments_after_it() 
     assert "--ServerApp.shutdown_no_activity_timeout=60" in jupyter
 
 
+def test_doctor_asks_a_command_that_names_its_app_for_plain_jupyters_version() -> None:
+    # `jupyter-lab server --version` would be JupyterLab asked to open a file `server`.
+    rec = record(command=["uvx", "--from=jupyterlab", "jupyter-lab", "--debug"])
+    assert "CMD_WORDS='uvx --from=jupyterlab jupyter'" in remote.inspect_script(rec)
+    rec = record(command=["/opt/conda/bin/jupyter-notebook"])
+    assert "CMD_WORDS=/opt/conda/bin/jupyter\n" in remote.inspect_script(rec)
+    rec = record(command=["apptainer", "exec", "i.sif", "jupyter", "lab"])
+    assert "CMD_WORDS='apptainer exec i.sif jupyter'" in remote.inspect_script(rec)
+
+
 def test_a_notebook_command_opens_the_notebook_page() -> None:
     assert record(command=["jupyter-notebook"]).url("t").endswith("/tree?token=t")
     assert record(command=["uvx", "--from=jupyterlab", "jupyter-lab"]).url(None).endswith("/lab")

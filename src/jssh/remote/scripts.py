@@ -8,8 +8,9 @@ script, on stdin, never on a command line.
 from __future__ import annotations
 
 import shlex
+from dataclasses import replace
 
-from jssh.hosts import HostRecord
+from jssh.hosts import COMMAND_APPS, NAMED_APPS, HostRecord
 from jssh.remote import loader
 from jssh.remote.loader import Value
 
@@ -107,8 +108,26 @@ def ensure_script(record: HostRecord, token: str, *, wait_seconds: float, use_tm
 
 
 def inspect_script(record: HostRecord) -> str:
-    """Find jupyter as `up` would, without starting or writing anything (for `doctor`)."""
+    """Find jupyter as `up` would, without starting or writing anything (for `doctor`).
+    A command that names its app is asked as plain `jupyter` (`jupyter server --version`)."""
+    command = record.launch.command
+    if command and record.launch.named_app():
+        record = replace(record, launch=replace(record.launch, command=plain_jupyter(command)))
     return loader.build("inspect", _finder(record))
+
+
+def plain_jupyter(words: list[str]) -> list[str]:
+    """WORDS with the word that names the app made plain `jupyter`, so that doctor's
+    `server --version` follows it: `uvx --from=jupyterlab jupyter-lab` becomes `uvx
+    --from=jupyterlab jupyter` (the same environment's jupyter), `jupyter lab` `jupyter`.
+    What follows the app word (its own options) is left out."""
+    for i in reversed(range(len(words))):  # the app's own options after it go too
+        head, slash, base = words[i].rpartition("/")
+        if base in COMMAND_APPS:
+            return [*words[:i], f"{head}{slash}jupyter"]
+        if words[i] in NAMED_APPS and i > 0 and words[i - 1].rsplit("/", 1)[-1] == "jupyter":
+            return words[:i]
+    return list(words)
 
 
 def status_script(record: HostRecord) -> str:
