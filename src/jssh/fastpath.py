@@ -57,7 +57,7 @@ def _url_if_serving(name: str, ssh_config: str | None, state_dir: str | None) ->
         if record is None or not files.wanted:
             return None
         # The very check the full `up` makes first: a token, our tunnel, a 200.
-        url = serving_url(record, files.token(), timeout=2.0)
+        url = serving_url(record, files.token(), timeout=2.0, paths=paths)
     except (JsshError, OSError, UnicodeDecodeError):  # the full CLI reports or repairs it
         return None
     return url

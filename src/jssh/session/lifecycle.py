@@ -96,7 +96,7 @@ class Session:
         with fsutil.exclusive_lock(directory / ".lock", f"{record.name}'s tunnel", lock_timeout):
             # Warm: our token gets a 200 through our own master's forward, so the master,
             # its forward and our server are all there. No ssh, no remote command.
-            url = warm.serving_url(record, parts.files.token())
+            url = warm.serving_url(record, parts.files.token(), paths=parts.paths)
             if url is not None:
                 parts.files.want(True)
                 return UpResult(url, reused=True, server_pid=None, mode=None)

@@ -54,7 +54,7 @@ class TunnelOwner:
         pid = mux.master_pid(self.control_path)
         if isinstance(pid, int) and ports.listens_on(pid, self.port):
             return True
-        if self._bridged():
+        if self.watchdog_holds():
             return True
         if pid is mux.MasterAnswer.SILENT or ports.is_free(self.port):
             return False
@@ -66,7 +66,7 @@ class TunnelOwner:
             hint=f"stop that program, or move jssh to another port: {self.fix}",
         )
 
-    def _bridged(self) -> bool:
+    def watchdog_holds(self) -> bool:
         """Our watchdog holds the port: its bridge, while it replaces the master
         (watchdog/relay.py), relays only to the new master's forward. Its pid comes from
         its pid file in our 0700 state dir, held under its flock; it must run as us and

@@ -53,6 +53,13 @@ class Tunnel:
     ) -> None:
         """Start the master for ALIAS (default: NAME-jupyter), once the port is free."""
         port = self.record.local_port
+        if not ports.is_free(port) and self.owner.watchdog_holds():  # its bridge (relay.py)
+            raise BusyError(
+                f"jssh watch holds 127.0.0.1:{port} while it brings {self.record.name}'s"
+                " tunnel back; it starts the master itself",
+                hint=f"`jssh status {self.record.name}` says how it goes; an open notebook"
+                " reconnects by itself once the tunnel is back",
+            )
         if not ports.is_free(port):
             raise BusyError(
                 f"local port {port} is taken by {ports.describe_holder(port)},"

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from jssh import probe
 from jssh.hosts import HostRecord
+from jssh.paths import Paths
 from jssh.session.owner import TunnelOwner
 
 
-def serving_url(record: HostRecord, token: str | None, *, timeout: float = 5.0) -> str | None:
-    """RECORD's URL when its server answers TOKEN with 200 through our own tunnel.
+def serving_url(
+    record: HostRecord, token: str | None, *, timeout: float = 5.0, paths: Paths | None = None
+) -> str | None:
+    """RECORD's URL when its server answers TOKEN with 200 through our own tunnel (with
+    PATHS, our watchdog's bridge counts as ours, see TunnelOwner).
 
     Raises ForeignListener (exit 6) when another process holds the port: nothing is sent.
     """
@@ -23,7 +27,7 @@ def serving_url(record: HostRecord, token: str | None, *, timeout: float = 5.0) 
     status = probe.http_status(
         record.local_port,
         token=token,
-        owner_proven=TunnelOwner.of(record).proven,
+        owner_proven=TunnelOwner.of(record, paths).proven,
         timeout=timeout,
     )
     return record.url(token) if status == 200 else None
