@@ -41,6 +41,8 @@ def idle_args(seconds: int | None) -> list[str]:
     left, the server shuts itself down once nothing asked anything of it for SECONDS;
     jupyter_server checks that once a minute, so it exits up to a minute later. Both
     settings exist under these names in jupyter_server 1.x and 2.x (and notebook 7).
+    Terminals are not culled (a silent job in one would be killed): an open terminal
+    keeps the server up, as Jupyter decides.
     """
     if not seconds:
         return []
