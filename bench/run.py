@@ -37,6 +37,7 @@ sys.path.insert(1, str(REPO / "src"))  # `from jssh import __version__` for the 
 from groups.cli import cli_group  # noqa: E402
 from groups.idle import idle_group  # noqa: E402
 from groups.notebook import notebook_group  # noqa: E402
+from groups.recovery import recovery_group  # noqa: E402
 from groups.start import cold_group, warm_group  # noqa: E402
 from groups.watchdog import watchdog_group  # noqa: E402
 from harness import Group, bench_lock, run_group, say, set_verbose  # noqa: E402
@@ -63,6 +64,11 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--autossh-cap", type=float, default=120, help="give up on autossh after (120 s)"
+    )
+    parser.add_argument("--server-kill-runs", type=int, default=5, help="server kills (5)")
+    parser.add_argument("--move-runs", type=int, default=5, help="address moves (5)")
+    parser.add_argument(
+        "--autossh-move-runs", type=int, default=3, help="of those moves, with autossh (3)"
     )
     parser.add_argument("--idle-hosts", default="1,10,50", help="idle host counts (1,10,50)")
     parser.add_argument("--idle-window", type=float, default=20, help="idle window, s (20)")
@@ -105,6 +111,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 watchdog = watchdog_group(lab, options)
                 groups.append(watchdog)
                 run_group(watchdog)
+                recovery = recovery_group(lab, options)
+                groups.append(recovery)
+                run_group(recovery, warmup=False)
                 notebook = notebook_group(lab, options.runs)  # an open notebook across kill -9
                 groups.append(notebook)
                 run_group(notebook)
