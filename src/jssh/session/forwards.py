@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import select
 import socket
-from concurrent.futures import ThreadPoolExecutor
+import time
 
 from jssh import ports
 from jssh.errors import BusyError, SshError
@@ -27,6 +27,8 @@ from jssh.ssh.muxforward import End, ForwardRefused, close_forward, open_forward
 # answering. The master accepts every connection at once and only then asks the remote
 # for the channel: when nothing listens there, it closes ours one round trip later.
 CHANNEL_WAIT = 0.5
+# After a reply through the same master, what a refusal may still need to arrive.
+ROUND_TRIP_GRACE = 0.05
 
 
 def forward_alias(record: HostRecord) -> str:
@@ -95,15 +97,57 @@ def _ends(forward: Forward) -> tuple[End, End]:
     return End.tcp("127.0.0.1", forward.local_port), remote
 
 
-def states(record: HostRecord, master: int | None) -> tuple[ForwardState, ...]:
-    """Each extra forward as `status` shows it, all probed at once."""
-    if not record.forwards:
-        return ()
-    with ThreadPoolExecutor(max_workers=min(8, len(record.forwards))) as pool:
-        return tuple(pool.map(lambda f: _state(record, f, master), record.forwards))
+class Probes:
+    """The extra forwards' probes, begun before `status` asks the remote anything and
+    read after: a connection through our master that the master has not closed by then
+    reached a service (see `finish`). Nothing is sent on them, and never the token."""
+
+    def __init__(self, record: HostRecord, master: int | None) -> None:
+        self.started = time.monotonic()
+        self.found: list[ForwardState | None] = []
+        self.open: dict[int, socket.socket] = {}  # index in `found` -> its connection
+        for i, forward in enumerate(record.forwards):
+            state = _without_probe(record, forward, master)
+            if state is None:
+                conn = _connect(forward.local_port)
+                if conn is None:
+                    state = ForwardState(forward, True, False, "the master refused the connection")
+                else:
+                    self.open[i] = conn
+            self.found.append(state)
+        self.forwards = record.forwards
+
+    def finish(self, *, round_trip: bool) -> tuple[ForwardState, ...]:
+        """The states. The master closes a connection one round trip after the remote
+        refused its channel. With `round_trip`, a request through the same master
+        (the status script) has come back since: a refusal is here by now, and a short
+        grace is enough; otherwise wait up to CHANNEL_WAIT from the start."""
+        deadline = (
+            time.monotonic() + ROUND_TRIP_GRACE if round_trip else self.started + CHANNEL_WAIT
+        )
+        closed: set[int] = set()
+        pending = dict(self.open)
+        while pending and (left := deadline - time.monotonic()) > 0:
+            readable, _, _ = select.select(list(pending.values()), [], [], left)
+            for i, conn in list(pending.items()):
+                if conn in readable:
+                    del pending[i]
+                    if _closed(conn):
+                        closed.add(i)
+        for conn in self.open.values():
+            conn.close()
+        return tuple(
+            found or ForwardState(forward, True, i not in closed, _why(i in closed))
+            for i, (forward, found) in enumerate(zip(self.forwards, self.found, strict=True))
+        )
 
 
-def _state(record: HostRecord, forward: Forward, master: int | None) -> ForwardState:
+def _why(closed: bool) -> str | None:
+    return "nothing answers on the remote side" if closed else None
+
+
+def _without_probe(record: HostRecord, forward: Forward, master: int | None) -> ForwardState | None:
+    """The state when no probe is needed (no master, or the port is not its); else None."""
     port = forward.local_port
     if master is None:
         return ForwardState(forward, listening=False, answers=False, detail="no tunnel")
@@ -111,26 +155,21 @@ def _state(record: HostRecord, forward: Forward, master: int | None) -> ForwardS
         if ports.is_free(port):
             return ForwardState(forward, False, False, f"not on {record.name}'s master")
         return ForwardState(forward, False, False, f"taken by {ports.describe_holder(port)}")
-    answers = channel_opens(port)
-    detail = None if answers else "nothing answers on the remote side"
-    return ForwardState(forward, listening=True, answers=answers, detail=detail)
+    return None
 
 
-def channel_opens(port: int, wait: float = CHANNEL_WAIT) -> bool:
-    """Does a connection to our master's 127.0.0.1:PORT reach a service on the remote?
-
-    Nothing is sent: the service may be anything, and never gets a token. The master
-    closes the connection when the remote refuses the channel; one that stays open (or
-    that the service speaks on first) reached it."""
+def _connect(port: int) -> socket.socket | None:
+    """A connection to our master's listener: the kernel completes it, the master accepts
+    it and asks the remote for the channel. None when it fails."""
     try:
-        conn = socket.create_connection(("127.0.0.1", port), timeout=2.0)
+        return socket.create_connection(("127.0.0.1", port), timeout=2.0)
     except OSError:
-        return False
-    with conn:
-        try:
-            readable, _, _ = select.select([conn], [], [], wait)
-            if not readable:
-                return True
-            return conn.recv(1, socket.MSG_PEEK) != b""
-        except OSError:
-            return False
+        return None
+
+
+def _closed(conn: socket.socket) -> bool:
+    """Has the master closed CONN (EOF or reset), rather than the service spoken first?"""
+    try:
+        return conn.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True

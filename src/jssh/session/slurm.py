@@ -301,6 +301,7 @@ class SlurmBackend:
     def status(self, *, ask_remote: bool = True) -> HostStatus:
         record = self.record
         node_master = self.tunnel.master_pid(record.node_alias) if record.slurm_node else None
+        probes = forwards.Probes(record, node_master)  # read after Slurm is asked
         login = self.tunnel.master_pid()
         token = self.files.token()
         answers, serving, foreign = self.tunnel.answer(token)
@@ -370,7 +371,7 @@ class SlurmBackend:
             idle_timeout_s=record.launch.idle_timeout,
             idle_s=idle.idle_s,
             stopped_idle=idle.stopped,
-            forwards=forwards.states(record, node_master),
+            forwards=probes.finish(round_trip=False),  # Slurm is asked through another master
         )
 
     def current_job(self) -> JobInfo | None:

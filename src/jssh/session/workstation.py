@@ -180,6 +180,7 @@ class WorkstationBackend:
     def status(self, *, ask_remote: bool = True) -> HostStatus:
         record = self.record
         master = self.tunnel.master_pid()
+        probes = forwards.Probes(record, master)  # read once the status script is back
         token = self.files.token()
         answers, serving, foreign = self.tunnel.answer(token)
         server, pid, uptime, mode, detail = ServerState.UNKNOWN, None, None, None, foreign
@@ -226,7 +227,7 @@ class WorkstationBackend:
             idle_timeout_s=record.launch.idle_timeout,
             idle_s=idle.idle_s,
             stopped_idle=idle.stopped,
-            forwards=forwards.states(record, master),
+            forwards=probes.finish(round_trip=master is not None and ask_remote),
         )
 
     def logs(self, *, lines: int, follow: bool) -> int:
