@@ -252,6 +252,18 @@ def test_forwards_live_on_the_running_master_and_come_back_after_a_kill(
     assert api(url, "/api/status", token=token_of(url))[0] == 200
     assert master_pid(laptop) == respawned
 
+    # `add` again: without --forward it keeps them; with, the running master follows.
+    assert laptop.jssh("add", NAME).ok
+    assert f"127.0.0.1:{other} -> {sock}" in laptop.jssh("show", NAME).stdout
+    again = laptop.jssh("add", NAME, "--forward", sock, "--forward", f"{local}:{remote}")
+    assert again.ok, again
+    assert f"the running tunnel forwards 127.0.0.1:{local} -> 127.0.0.1:{remote} now" in (
+        again.stderr
+    )
+    assert f"also forwards 127.0.0.1:{other} -> {sock}" in again.stdout  # kept its port
+    assert page(local) == "tensorboard says hello\n"
+    assert master_pid(laptop) == respawned
+
     # remove: the host goes, and every port it held with it.
     assert laptop.jssh("remove", NAME).ok
     wait_until(lambda: port_is_free(other), timeout=10, what=f"port {other} freed")
