@@ -4,9 +4,12 @@ URLs of `jssh open` / `jssh url --path` / `jssh url --server`."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import socket
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -18,6 +21,7 @@ from jssh.errors import BusyError, UsageError
 from jssh.forwards import Forward, ForwardSpec, find, parse_spec
 from jssh.hosts import Endpoint, HostRecord, Launch, Registry
 from jssh.session.browser import path_url, server_url
+from jssh.session.forwards import Probes
 
 SOURCE = "/home/u/.ssh/jssh/hosts.json"
 TB = Forward(6006, remote_port=6006)
@@ -252,3 +256,59 @@ def test_a_path_outside_the_notebook_dir_is_refused(path: str) -> None:
 def test_record_without_forwards_renders_as_before() -> None:
     assert render_managed([record()]) == render_managed([replace(record(), forwards=[])])
     assert "6006" not in render_managed([record()])
+
+
+# -- whether a forward answers (status) ----------------------------------------------------
+
+
+@pytest.fixture
+def listener() -> Iterator[Callable[[bool], int]]:
+    """A listening port in this process standing in for the master's: it closes what it
+    accepts at once (the remote refused the channel), or keeps it (a service reached)."""
+    made: list[socket.socket] = []
+    kept: list[socket.socket] = []
+
+    def start(refuse: bool) -> int:
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        made.append(sock)
+
+        def serve() -> None:
+            with contextlib.suppress(OSError):
+                while True:
+                    conn, _ = sock.accept()
+                    if refuse:
+                        conn.close()
+                    else:
+                        kept.append(conn)
+
+        threading.Thread(target=serve, daemon=True).start()
+        return int(sock.getsockname()[1])
+
+    yield start
+    for sock in made + kept:
+        sock.close()
+
+
+def test_status_tells_a_refused_channel_from_a_service_reached(
+    listener: Callable[[bool], int],
+) -> None:
+    refused, served = listener(True), listener(False)
+    free = socket.socket()
+    free.bind(("127.0.0.1", 0))
+    unheld = free.getsockname()[1]
+    free.close()
+    ws = record(forwards=[Forward(refused, 1), Forward(served, 2), Forward(unheld, 3)])
+    states = Probes(ws, os.getpid()).finish(round_trip=False)  # this process is "the master"
+    assert [(s.listening, s.answers, s.detail) for s in states] == [
+        (True, False, "nothing answers on the remote side"),
+        (True, True, None),
+        (False, False, "not on ws's master"),
+    ]
+    assert [s.describe() for s in states] == [
+        "no answer (nothing answers on the remote side)",
+        "answers",
+        "no answer (not on ws's master)",
+    ]
+    assert Probes(ws, None).finish(round_trip=True)[1].detail == "no tunnel"
