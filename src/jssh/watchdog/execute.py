@@ -311,7 +311,8 @@ class Executor:
             lines = relay.hand_back(slot.bridge, slot.control_path, slot.record, state_dir)
         elif not hand_back and not relay.holds(slot.bridge):
             port, standby, slot.standby = slot.record.local_port, slot.standby, None
-            slot.bridge, lines = relay.open_bridge(self.selector, port, state_dir, standby)
+            args = (self.selector, port, state_dir, standby, slot.bridge)
+            slot.bridge, lines = relay.open_bridge(*args)
         else:
             lines = []
         for what, did in lines:

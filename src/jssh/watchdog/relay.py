@@ -271,14 +271,22 @@ def holds(bridge: Bridge | None) -> bool:
 
 
 def open_bridge(
-    selector: selectors.BaseSelector, port: int, state_dir: Path, listener: socket.socket | None
+    selector: selectors.BaseSelector,
+    port: int,
+    state_dir: Path,
+    listener: socket.socket | None,
+    previous: Bridge | None,
 ) -> tuple[Bridge | None, Lines]:
     """Step 1 (see above), with the dead master's LISTENER when we took it. None, and
     why, when the port can't be held (someone else took it the moment our master let
-    go): the new master then starts as before."""
+    go): the new master then starts as before. The PREVIOUS bridge's relays (through
+    the master that just died: they end now) stay in the new one's care."""
     try:
         fsutil.ensure_private_dir(state_dir)  # where the relay's socket will be
-        return Bridge(selector, port, listener), []
+        bridge = Bridge(selector, port, listener)
+        if previous is not None:
+            bridge.pairs += [pair for pair in previous.pairs if not pair.closed]
+        return bridge, []
     except (OSError, JsshError) as exc:
         what = f"cannot hold 127.0.0.1:{port} while the master is replaced: {exc}"
         return None, [(what, "the new master takes it as before")]
