@@ -180,6 +180,7 @@ def test_a_busy_local_port_is_one_line_naming_its_process(laptop: Laptop) -> Non
         late_squatter.listen()
         refused = laptop.jssh("up", NAME, "--no-open")
         assert_one_clear_error(refused, 6, f"local port {later} is taken by ", *busy)
+        assert f"`jssh forward {NAME} --remove {later}` and `jssh forward" in refused.stderr
     assert not laptop.ssh("-O", "check", f"{NAME}-jupyter").ok  # nothing was started
     listed = laptop.jssh("forward", NAME)
     assert [line.split() for line in listed.stdout.splitlines()] == [

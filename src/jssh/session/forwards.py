@@ -38,12 +38,14 @@ def forward_alias(record: HostRecord) -> str:
 
 def busy_error(record: HostRecord, forward: Forward) -> BusyError:
     """The one line for a local port another program holds (as for Jupyter's port)."""
-    port = forward.local_port
+    port, name = forward.local_port, record.name
+    moved = f"jssh forward {name} {_other_port(port)}:{forward.target.removeprefix('127.0.0.1:')}"
+    if forward in record.forwards:  # saved already: it must go before it can move
+        moved = f"jssh forward {name} --remove {port}` and `{moved}"
     return BusyError(
         f"local port {port} is taken by {ports.describe_holder(port)}, so the forward to"
-        f" {forward.target} on {record.name} can't listen there",
-        hint=f"stop that program, or pick another local port: `jssh forward {record.name}"
-        f" {_other_port(port)}:{forward.target.removeprefix('127.0.0.1:')}`",
+        f" {forward.target} on {name} can't listen there",
+        hint=f"stop that program, or use another local port: `{moved}`",
     )
 
 
