@@ -273,6 +273,8 @@ def test_the_watchdogs_bridge_is_our_own_listener_and_a_squatter_is_still_not(
         paths = Paths.build(ssh_config=added.ssh_config, state_dir=added.state_dir)
         owner = TunnelOwner.of(Store(paths).load().hosts[NAME], paths)
         assert owner.proven()  # the watchdog's own listener, proven by its pid file
+        doctor = added.jssh("doctor", NAME)  # and doctor does not call it a stranger
+        assert "is held by jssh watch while it brings the tunnel back" in doctor.stdout, doctor
         answers: list[int | None] = []
         request = threading.Thread(
             target=lambda: answers.append(

@@ -25,6 +25,7 @@ from pathlib import Path
 from jssh import ports
 from jssh.commands.checks import Check, ok, problem, render
 from jssh.commands.doctor_remote import CONNECT_TIMEOUT, remote_checks
+from jssh.commands.forwarding import port_checks
 from jssh.commands.manage import CONTROL_PATH_LIMIT
 from jssh.config.resolve import drift_status
 from jssh.config.sshconfig import include_position
@@ -32,6 +33,7 @@ from jssh.config.store import Store
 from jssh.errors import JsshError, WaitTimeout
 from jssh.hosts import HostRecord, Registry
 from jssh.paths import Paths
+from jssh.session.owner import TunnelOwner
 from jssh.ssh import Ssh, classify_failure
 
 __all__ = ["Check", "Doctor", "render"]
@@ -232,6 +234,7 @@ class Doctor:
         master, hung, socket_check = self._control_socket(record, control_path)
         checks.append(socket_check)
         checks.append(self._local_port(record, master))
+        checks += port_checks(record, self._node_master(record) if record.slurm else master)
         if hung:
             return checks
 
@@ -309,6 +312,9 @@ class Doctor:
             return ok(
                 "local-port", name, f"127.0.0.1:{port} is held by {name}'s tunnel (pid {holding})"
             )
+        if TunnelOwner.of(record, self.paths).watchdog_holds():
+            what = f"127.0.0.1:{port} is held by jssh watch while it brings the tunnel back"
+            return ok("local-port", name, what)
         return problem(
             "local-port",
             name,
