@@ -9,6 +9,7 @@ The parts, each with one job (and the direction of their imports):
     model     the host as the machine sees it, and its one guarded state change
     policy    backoff, nudges, give-up: decided on jssh.failures.SshFailure
     execute   carries out effects on the loop; what a host holds follows its state
+    relay     the bridge: the local port held, and relayed, while a master is replaced
     worker    the blocking jobs (ssh -O check, ssh -G, squeue, kill-and-wait, a server's
               restart), on threads
     journal   watch.log and each host's watchdog.json

@@ -9,9 +9,12 @@ hundred milliseconds and then goes through.
 
 How (the bridge exists only during the gap; see README, "An open notebook survives"):
 
-1. The moment the followed master is gone (its pidfd), or the watchdog is about to kill
-   one that cannot work, the watchdog binds 127.0.0.1:PORT itself (SO_REUSEADDR) and
-   accepts, holding what it accepts.
+1. While a master is followed, the watchdog holds a duplicate of its listening socket
+   (take_listener) and never accepts on it. The moment the master is gone (its pidfd),
+   or was killed because it could not work, that listener, still open, becomes the
+   bridge's: nothing was refused meanwhile, the retries waited in its backlog. (Where
+   no duplicate could be had, the bridge binds 127.0.0.1:PORT then, SO_REUSEADDR.) It
+   accepts, and holds what it accepts.
 2. The new master is started without the TCP forward (ClearAllForwardings).
 3. Once it is followed, it is asked (in its mux protocol) for a forward from a unix
    socket in the host's 0700 state dir to Jupyter; the held connections, and any
