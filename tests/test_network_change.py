@@ -4,7 +4,9 @@ The laptop's address moves from one link to another (wifi to cable) while `jssh 
 runs: the old address is deleted, so the master's TCP connection is dead, and nothing
 tells ssh, which would wait ~15 s for ServerAlive. The watchdog hears the change from
 netlink, finds that the master's local address is gone, and replaces it at once; the
-same server (and its kernel) answers through the same URL. Against the real lab:
+same server (and its kernel) answers through the same URL. Then the route to the
+workstation moves back to the first link while the second address stays: the master
+is replaced again, on the route's change alone. Against the real lab:
 sshd and Jupyter in a network namespace behind two veth pairs (root only).
 
 How long it takes is printed here, and measured beside autossh in bench/.
@@ -61,4 +63,17 @@ def test_when_the_laptops_address_moves_the_dead_master_is_replaced_at_once(
     assert status == 200, body  # and the kernel started before the move still runs
     state = status_json(laptop)["watchdog"]
     assert state["state"] == "connected", state
+
+    # The first link's address comes back (a change that leaves the new master's path
+    # alone), then the route to the workstation moves back over it: the new master's
+    # packets would now leave from the first address, so it is replaced too.
+    moved_master = master_of(laptop)
+    cable.route_back_over_first()
+    watcher.wait_for(
+        rf"the network changed: the route to {netns_workstation.ns_addr} now leaves from"
+        rf" {old_address}, not {cable.host_addr}; replacing master pid {moved_master} now"
+    )
+    wait_serving(url, timeout=30)
+    assert master_of(laptop) != moved_master
+    assert server_of(laptop) == server
     assert watcher.stop() == 0

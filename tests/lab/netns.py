@@ -290,3 +290,11 @@ class SecondLink:
         _ip("addr", "del", f"{ws.host_addr}/{ws.subnet.prefixlen}", "dev", ws.host_dev)
         _ip("addr", "add", f"{self.host_addr}/{self.subnet.prefixlen}", "dev", self.host_dev)
         _ip("route", "add", f"{ws.ns_addr}/32", "via", self.ns_addr, "dev", self.host_dev)
+
+    def route_back_over_first(self) -> None:
+        """The laptop's first address comes back, then the route to the workstation
+        goes back over the first link (the /32 over this one deleted): a route change,
+        while this link's address stays (as when a preferred network returns)."""
+        ws = self.ws
+        _ip("addr", "add", f"{ws.host_addr}/{ws.subnet.prefixlen}", "dev", ws.host_dev)
+        _ip("route", "del", f"{ws.ns_addr}/32", "via", self.ns_addr, "dev", self.host_dev)
