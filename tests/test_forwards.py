@@ -181,6 +181,20 @@ def test_a_busy_local_port_is_one_line_naming_its_process(laptop: Laptop) -> Non
         refused = laptop.jssh("up", NAME, "--no-open")
         assert_one_clear_error(refused, 6, f"local port {later} is taken by ", *busy)
         assert f"`jssh forward {NAME} --remove {later}` and `jssh forward" in refused.stderr
+        doctor = laptop.jssh("doctor", NAME, "--json", timeout=60)
+        checks = [c for c in json.loads(doctor.stdout) if c["check"] == "forward-port"]
+        taken, free = checks
+        assert taken["ok"] is False
+        assert taken["detail"].startswith(f"local port {later} is taken by ")
+        assert f"(pid {os.getpid()}" in taken["detail"]
+        move = rf"`jssh forward {NAME} --remove {later}` and `jssh forward {NAME} \d+:6006`$"
+        assert re.search(move, taken["fix"]), taken
+        assert free == {
+            "check": "forward-port", "host": NAME, "ok": True, "fix": None,
+            "detail": f"127.0.0.1:{found.group(1)} (forward to 127.0.0.1:{port}) is free for"
+            " the tunnel",
+        }  # fmt: skip
+        assert doctor.returncode == 1
     assert not laptop.ssh("-O", "check", f"{NAME}-jupyter").ok  # nothing was started
     listed = laptop.jssh("forward", NAME)
     assert [line.split() for line in listed.stdout.splitlines()] == [

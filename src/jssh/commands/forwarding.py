@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from jssh import ports
+from jssh.commands.checks import Check, ok, problem
 from jssh.config.store import Store
 from jssh.errors import UsageError
 from jssh.forwards import FIRST_SOCKET_FORWARD_PORT, Forward, ForwardSpec, find, parse_spec
@@ -129,3 +130,26 @@ class Forwarder:
 
 def _with(record: HostRecord, forwards: list[Forward]) -> HostRecord:
     return replace(record, forwards=forwards)
+
+
+def port_checks(record: HostRecord, holder: int | None) -> list[Check]:
+    """`jssh doctor`: each extra forward's local port is free, or held by the master that
+    carries it (HOLDER: the host's own, or a Slurm job node's)."""
+    checks = []
+    for forward in record.forwards:
+        name, port = record.name, forward.local_port
+        what = f"127.0.0.1:{port} (forward to {forward.target})"
+        if ports.is_free(port) and holder is None:
+            checks.append(ok("forward-port", name, f"{what} is free for the tunnel"))
+        elif ports.is_free(port):
+            checks.append(problem(
+                "forward-port", name, f"the master (pid {holder}) runs, but does not listen on"
+                f" {what}", f"`jssh up {name}` gives it the forward again",
+            ))  # fmt: skip
+        elif holder is not None and ports.listens_on(holder, port):
+            checks.append(ok("forward-port", name, f"{what} is held by {name}'s tunnel"
+                             f" (pid {holder})"))  # fmt: skip
+        else:
+            busy = live.busy_error(record, forward)
+            checks.append(problem("forward-port", name, busy.message, busy.hint))
+    return checks
