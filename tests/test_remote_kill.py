@@ -10,13 +10,14 @@ terminal, stops it. Against the real lab: sshd, tmux and Jupyter on this machine
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pexpect
 import pytest
 
 from lab import Laptop, Sshd
-from lab.client import assert_one_clear_error, run_in_kernel, status_json, up
+from lab.client import api, assert_one_clear_error, run_in_kernel, status_json, token_of, up
 from test_watchdog import serves
 
 pytestmark = pytest.mark.faults
@@ -37,11 +38,17 @@ def test_down_from_a_second_laptop_refuses_while_kernels_work_and_force_stops_th
     first = make_laptop(workstation)
     name = add_own_host(first, first.lab_id)
     url = up(first, name)
-    assert run_in_kernel(url, "6*7") == "42"  # someone works there
+    # Someone works there: a notebook open with its kernel, and code run in another.
+    session = {"path": "analysis.ipynb", "type": "notebook", "kernel": {"name": "python3"}}
+    status, body = api(url, "/api/sessions", token=token_of(url), method="POST",
+                       body=json.dumps(session))  # fmt: skip
+    assert status == 201, body
+    assert run_in_kernel(url, "6*7") == "42"
+    in_use = f"{name}: not stopped: 2 kernels run there (analysis.ipynb), the last active"
 
     # Its own laptop asks through its tunnel, and is refused too: the kernels are in use.
     own = first.jssh("down", name)
-    assert_one_clear_error(own, 10, f"{name}: not stopped: 1 kernel runs there", "s ago")
+    assert_one_clear_error(own, 10, in_use, "s ago")
     assert serves(url)
 
     # A second laptop, no tunnel of its own: it asks over ssh, on the remote.
@@ -49,8 +56,7 @@ def test_down_from_a_second_laptop_refuses_while_kernels_work_and_force_stops_th
     assert add_own_host(second, first.lab_id) == name
     for command in ("down", "remove"):
         refused = second.jssh(command, name)
-        line = assert_one_clear_error(refused, 10, "not stopped: 1 kernel runs there")
-        assert "the last active" in line, refused
+        assert_one_clear_error(refused, 10, in_use)
         print(f"\n`jssh {command}` from the second laptop said:\n{refused.stderr}")
         assert "--force" in refused.stderr, refused  # and how to stop it anyway
         assert serves(url), f"`{command}` from the second laptop stopped the server"

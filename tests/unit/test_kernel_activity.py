@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from jssh.remote import parse_reply
-from jssh.session.kernels import KernelActivity, from_api, from_reply
+from jssh.session.kernels import KernelActivity, from_api, from_reply, notebooks_from_api
 
 NOW = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
 
@@ -52,9 +52,24 @@ def test_an_answer_that_is_not_a_list_of_kernels_is_no_answer() -> None:
     assert from_api(b'{"message": "Forbidden"}') is None
 
 
+def test_the_notebooks_open_with_them_are_named_so_the_user_knows_whose_they_are() -> None:
+    sessions = [{"path": f"nb{i}.ipynb", "kernel": {"id": str(i)}} for i in range(5)]
+    names = notebooks_from_api(json.dumps(sessions).encode())
+    assert names == tuple(f"nb{i}.ipynb" for i in range(5))
+    found = KernelActivity(5, 0, NOW - timedelta(seconds=30), names)
+    assert found.describe(NOW) == (
+        "5 kernels run there (nb0.ipynb, nb1.ipynb, nb2.ipynb, …), the last active 30 s ago"
+    )
+    assert notebooks_from_api(b"<html>") == ()
+
+
 def test_the_remote_scripts_reply_says_the_same() -> None:
-    reply = parse_reply(f"KERNEL idle {iso(2)}\nKERNEL busy -\nKERNELS 2\n", 0)
-    assert from_reply(reply) == KernelActivity(2, 1, NOW - timedelta(minutes=2))
+    reply = parse_reply(
+        f"KERNEL idle {iso(2)}\nKERNEL busy -\nNOTEBOOK work/a b.ipynb\nKERNELS 2\n", 0
+    )
+    assert from_reply(reply) == KernelActivity(
+        2, 1, NOW - timedelta(minutes=2), ("work/a b.ipynb",)
+    )
     assert from_reply(parse_reply("NOTRUNNING\n", 0)) == KernelActivity(0)
     assert from_reply(parse_reply("UNASKED it answered 403\n", 0)) is None  # not asked: stop
     assert from_reply(parse_reply("ERROR cannot make ~/.jssh/x private\n", 5)) is None

@@ -1,8 +1,9 @@
 # kernels.sh: `jssh down` and `jssh remove`, before they stop NAME's server: which
-# kernels run on it, and when each was last active, asked of the server itself
-# (GET /api/kernels on its socket, with the token read here from D/token: it is never
-# on a command line). Works with no tunnel open. Asks with the server's own Python
-# (its /proc/PID/exe), else python3: no curl needed. (Read-only.)
+# kernels run on it, when each was last active, and the notebooks open with them,
+# asked of the server itself (GET /api/kernels and /api/sessions on its socket, with
+# the token read here from D/token: it is never on a command line). Works with no
+# tunnel open. Asks with the server's own Python (its /proc/PID/exe), else python3:
+# no curl needed. (Read-only.)
 #
 # Pieces: helpers host
 #
@@ -12,6 +13,7 @@
 #
 # Replies:
 #   KERNEL kernel `execution_state last_activity` (ISO 8601), one line per kernel
+#   NOTEBOOK path what a session has open with a kernel (GET /api/sessions), one a line
 #   KERNELS count how many kernels run (after the KERNEL lines)
 #   UNASKED why   the server runs but could not be asked
 #   NOTRUNNING    no server runs
@@ -43,29 +45,43 @@ import json, socket, sys
 sock_path, port, token_file = sys.argv[1:4]
 with open(token_file) as f:
     token = f.read().strip()
-if sock_path:
-    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    conn.settimeout(10)
-    conn.connect(sock_path)
-else:
-    conn = socket.create_connection(("127.0.0.1", int(port)), timeout=10)
-request = "GET /api/kernels HTTP/1.0\r\nHost: localhost\r\nAuthorization: token %s\r\n\r\n"
-conn.sendall((request % token).encode())
-data = b""
-while True:
-    chunk = conn.recv(65536)
-    if not chunk:
-        break
-    data += chunk
-head, _, body = data.partition(b"\r\n\r\n")
-words = head.split(b"\r\n", 1)[0].split()
-if len(words) < 2 or words[1] != b"200":
-    print("UNASKED it answered %s" % (words[1].decode() if len(words) > 1 else "nothing"))
+
+
+def get(path):
+    if sock_path:
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        conn.settimeout(10)
+        conn.connect(sock_path)
+    else:
+        conn = socket.create_connection(("127.0.0.1", int(port)), timeout=10)
+    request = "GET %s HTTP/1.0\r\nHost: localhost\r\nAuthorization: token %s\r\n\r\n"
+    conn.sendall((request % (path, token)).encode())
+    data = b""
+    while True:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    conn.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    words = head.split(b"\r\n", 1)[0].split()
+    return (words[1].decode() if len(words) > 1 else "nothing"), body
+
+
+status, body = get("/api/kernels")
+if status != "200":
+    print("UNASKED it answered %s" % status)
     sys.exit(0)
 kernels = json.loads(body.decode())
 for kernel in kernels:
     print("KERNEL %s %s" % (kernel.get("execution_state") or "unknown",
                             kernel.get("last_activity") or "-"))
+status, body = get("/api/sessions")
+if status == "200":
+    for session in json.loads(body.decode()):
+        path = " ".join(str(session.get("path") or "").split())
+        if path:
+            print("NOTEBOOK %s" % path)
 print("KERNELS %d" % len(kernels))
 PYTHON
 exit 0

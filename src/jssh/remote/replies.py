@@ -39,6 +39,7 @@ class ReplyKey(StrEnum):
     # Its kernels, asked before `down` stops it (kernels.sh)
     KERNEL = "KERNEL"  # `execution_state last_activity`, one line per kernel
     KERNELS = "KERNELS"  # how many
+    NOTEBOOK = "NOTEBOOK"  # a path a session has open with a kernel
     UNASKED = "UNASKED"  # why the server that runs could not be asked
     # Finding jupyter (find.sh, through ensure, inspect, slurm_submit)
     NOTFOUND = "NOTFOUND"  # what was tried

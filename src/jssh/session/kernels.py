@@ -11,7 +11,7 @@ judgement is here; nothing is stopped.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from jssh import probe, remote
@@ -22,15 +22,18 @@ from jssh.session.tunnel import Tunnel
 from jssh.ssh import Ssh
 
 RECENT_S = 3600.0  # kernels active within the last hour are someone's work
+SHOWN = 3  # notebooks named in the line, at most
 
 
 @dataclass(frozen=True)
 class KernelActivity:
-    """The kernels of one server: how many, how many busy now, the latest activity."""
+    """The kernels of one server: how many, how many busy now, the latest activity, and
+    the notebooks open with them (GET /api/sessions), for the user to recognise."""
 
     count: int
     busy: int = 0
     last_active: datetime | None = None
+    notebooks: tuple[str, ...] = ()
 
     def recent(self, now: datetime) -> bool:
         """Some kernel computes now, or was active within the last hour."""
@@ -39,8 +42,11 @@ class KernelActivity:
         return self.last_active is not None and (now - self.last_active).total_seconds() < RECENT_S
 
     def describe(self, now: datetime) -> str:
-        """'2 kernels run there, 1 busy now, the last active 4 min ago'"""
+        """'2 kernels run there (a.ipynb, b.ipynb), 1 busy now, the last active 4 min ago'"""
         words = "1 kernel runs there" if self.count == 1 else f"{self.count} kernels run there"
+        if self.notebooks:
+            shown = ", ".join(self.notebooks[:SHOWN])
+            words += f" ({shown}{', …' if len(self.notebooks) > SHOWN else ''})"
         if self.busy:
             words += f", {self.busy} busy now"
         if self.last_active is not None:
@@ -86,6 +92,18 @@ def from_api(body: bytes) -> KernelActivity | None:
     )
 
 
+def notebooks_from_api(body: bytes) -> tuple[str, ...]:
+    """The paths open in sessions, from GET /api/sessions (none when unreadable)."""
+    try:
+        sessions = json.loads(body)
+    except ValueError:
+        return ()
+    if not isinstance(sessions, list):
+        return ()
+    paths = (" ".join(str(s.get("path") or "").split()) for s in sessions if isinstance(s, dict))
+    return tuple(p for p in paths if p)
+
+
 def from_reply(reply: remote.Reply) -> KernelActivity | None:
     """kernels.sh's reply: no kernels when no server runs; None when it could not ask."""
     if reply.has(remote.ReplyKey.NOTRUNNING):
@@ -93,27 +111,19 @@ def from_reply(reply: remote.Reply) -> KernelActivity | None:
     if not reply.has(remote.ReplyKey.KERNELS):
         return None
     pairs = [line.partition(" ") for line in reply.values(remote.ReplyKey.KERNEL)]
-    return summarize([(state, last) for state, _, last in pairs])
+    found = summarize([(state, last) for state, _, last in pairs])
+    return replace(found, notebooks=tuple(reply.values(remote.ReplyKey.NOTEBOOK)))
 
 
 def ask(ssh: Ssh, record: HostRecord, tunnel: Tunnel, token: str | None) -> KernelActivity | None:
     """The server's kernels, through our tunnel when one runs, else over ssh; None when
     it could not be asked (unreachable, no python there, an old server)."""
     if token and tunnel.master_pid() is not None:
-        try:
-            answer = probe.http_get(
-                record.local_port,
-                "/api/kernels",
-                token=token,
-                owner_proven=tunnel.owner.proven,
-                timeout=10.0,
-            )
-        except ForeignListener:
-            answer = None
-        if answer is not None and answer[0] == 200:
-            found = from_api(answer[2])
-            if found is not None:
-                return found
+        kernels = _get(record, tunnel, token, "/api/kernels")
+        found = from_api(kernels) if kernels is not None else None
+        if found is not None:
+            sessions = _get(record, tunnel, token, "/api/sessions") if found.count else None
+            return replace(found, notebooks=notebooks_from_api(sessions or b""))
     try:
         result = ssh.run_script(record.alias, remote.kernels_script(record), timeout=30)
     except JsshError:
@@ -121,6 +131,18 @@ def ask(ssh: Ssh, record: HostRecord, tunnel: Tunnel, token: str | None) -> Kern
     if result.returncode == 255:
         return None
     return from_reply(remote.parse_reply(result.stdout, result.returncode))
+
+
+def _get(record: HostRecord, tunnel: Tunnel, token: str, path: str) -> bytes | None:
+    """The body of one GET through our own tunnel (the token only to a listener proven
+    to be our master); None when it did not answer 200."""
+    try:
+        answer = probe.http_get(
+            record.local_port, path, token=token, owner_proven=tunnel.owner.proven, timeout=10.0
+        )
+    except ForeignListener:
+        return None
+    return answer[2] if answer is not None and answer[0] == 200 else None
 
 
 def refuse_if_in_use(ssh: Ssh, record: HostRecord, tunnel: Tunnel, token: str | None) -> None:
