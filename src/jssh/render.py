@@ -34,17 +34,23 @@ def status_table(states: Sequence[HostStatus]) -> str:
 
 
 def server_cell(s: HostStatus) -> str:
-    """`running (tmux)`; with an idle timeout `running (tmux) idle 2m/30m`, or, once it
-    stopped itself, `stopped after 30m idle`."""
-    cell = f"{s.server} ({s.mode})" if s.mode else str(s.server)
+    """`running (tmux)`; `stopped (idle)` once it stopped itself after its idle timeout."""
+    if s.stopped_idle:
+        return "stopped (idle)"
+    return f"{s.server} ({s.mode})" if s.mode else str(s.server)
+
+
+def idle_line(s: HostStatus) -> str | None:
+    """`NAME: idle 2m05s of 30m, then Jupyter stops itself` for a host with an idle
+    timeout (below the table, which stays within 80 columns)."""
     if not s.idle_timeout_s:
-        return cell
+        return None
     timeout = format_duration(s.idle_timeout_s)
     if s.stopped_idle:
-        return f"stopped after {timeout} idle"
+        return None  # the detail line says when, and what brings it back
     if s.idle_s is not None:
-        return f"{cell} idle {format_duration(s.idle_s)}/{timeout}"
-    return f"{cell} idle-stop {timeout}"
+        return f"{s.name}: idle {format_duration(s.idle_s)} of {timeout}, then Jupyter stops itself"
+    return f"{s.name}: Jupyter stops itself after {timeout} idle"
 
 
 def watchdog_line(name: str, last: dict[str, object], now: datetime | None = None) -> str:

@@ -274,11 +274,14 @@ def _status(**fields: object) -> HostStatus:
 
 def test_status_shows_the_setting_and_the_time_idle_or_that_it_stopped_idle() -> None:
     assert render.server_cell(_status()) == "running (tmux)"
-    assert render.server_cell(_status(idle_timeout_s=1800, idle_s=125)) == (
-        "running (tmux) idle 2m05s/30m"
-    )
+    assert render.idle_line(_status()) is None
+    running = _status(idle_timeout_s=1800, idle_s=125)
+    assert render.server_cell(running) == "running (tmux)"  # the table keeps its width
+    assert render.idle_line(running) == "hpc: idle 2m05s of 30m, then Jupyter stops itself"
+    unknown = _status(idle_timeout_s=1800, port_answers=False)
+    assert render.idle_line(unknown) == "hpc: Jupyter stops itself after 30m idle"
     stopped = _status(server=ServerState.STOPPED, mode=None, idle_timeout_s=1800, stopped_idle=True)
-    assert render.server_cell(stopped) == "stopped after 30m idle"
+    assert render.server_cell(stopped) == "stopped (idle)"
     server = stopped.to_json()["server"]
     assert isinstance(server, dict)
     assert (server["idle_timeout_seconds"], server["stopped_idle"]) == (1800, True)

@@ -122,6 +122,8 @@ def status(
     for s in states:
         for line in render.forward_lines(s):
             typer.echo(line)
+        if idle := render.idle_line(s):
+            typer.echo(idle)
     for s in states:
         if s.watchdog:
             typer.echo(render.watchdog_line(s.name, s.watchdog))
