@@ -70,8 +70,9 @@ def test_when_the_laptops_address_moves_the_dead_master_is_replaced_at_once(
     moved_master = master_of(laptop)
     cable.route_back_over_first()
     watcher.wait_for(
-        rf"the network changed: the route to {netns_workstation.ns_addr} now leaves from"
-        rf" {old_address}, not {cable.host_addr}; replacing master pid {moved_master} now"
+        rf"the network changed: the route to {netns_workstation.ns_addr} now leaves through"
+        rf" another interface, from {old_address}, not {cable.host_addr};"
+        rf" replacing master pid {moved_master} now"
     )
     wait_serving(url, timeout=30)
     assert master_of(laptop) != moved_master

@@ -55,20 +55,31 @@ def test_a_master_whose_local_address_went_is_replaced_at_once() -> None:
     ]
 
 
-def test_a_master_whose_route_now_leaves_from_another_address_is_replaced() -> None:
-    # A new default route (a cable plugged in): new packets to the peer leave from the
-    # new address, so the peer's answers to the old one no longer arrive.
+def test_a_master_whose_route_now_leaves_through_another_interface_is_replaced() -> None:
+    # A new default route (a cable plugged in, the wifi address still there): packets
+    # to the peer leave through the cable, and its answers to the old address are lost.
     sim = followed()
     sim.send(looked({OLD, NEW}, CABLE))
     assert sim.state is HostState.KILLING
-    assert f"now leaves from {NEW}, not {OLD}" in sim.lines()[-1]
-
-
-def test_a_master_whose_route_now_leaves_through_another_interface_is_replaced() -> None:
+    assert f"now leaves through another interface, from {NEW}, not {OLD}" in sim.lines()[-1]
     sim = followed()
-    sim.send(looked({OLD}, ev.Route(dev=9, source=OLD)))
+    sim.send(looked({OLD}, ev.Route(dev=9, source=OLD)))  # even with the same source
     assert sim.state is HostState.KILLING
-    assert "through another interface" in sim.lines()[-1]
+
+
+def test_a_new_source_on_the_same_interface_costs_nothing() -> None:
+    # An IPv6 temporary address (or a second lease) appears on the same link: new
+    # connections would start from it, but the old address still works there.
+    sim = followed()
+    assert sim.send(looked({OLD, NEW}, ev.Route(dev=WIFI.dev, source=NEW))) == []
+    assert sim.state is HostState.CONNECTED
+
+
+def test_without_the_route_of_when_it_was_followed_the_source_decides() -> None:
+    sim = followed(route=None)
+    assert sim.send(looked({OLD, NEW}, WIFI)) == []
+    sim.send(looked({OLD, NEW}, CABLE))
+    assert sim.state is HostState.KILLING
 
 
 def test_a_master_with_no_route_to_its_peer_now_is_replaced() -> None:

@@ -381,9 +381,11 @@ def _restart_attempt(h: Host, *, before: float, now: float) -> Step:
 def path_lost(h: Host, looked: ev.PathLooked) -> str | None:
     """Why the followed master's TCP connection can no longer work, by the network as it
     is now; None while its path stands. A connection keeps its source address and its
-    packets follow the route to the peer: when that address is gone, or new packets
-    would leave from another address or through another interface, the peer's answers
-    no longer come back, and ssh learns it only from ServerAlive (~15 s)."""
+    packets follow the route to the peer: when that address is gone, or the route now
+    leaves through another interface (a new default route, a link gone), the peer's
+    answers no longer come back, and ssh learns it only from ServerAlive (~15 s).
+    A new source on the same interface is no reason: an IPv6 temporary address, or a
+    second DHCP lease, leaves the old address working where it was."""
     path, then, now = h.path, h.path_route, looked.route
     if path is None:
         return None
@@ -391,10 +393,12 @@ def path_lost(h: Host, looked: ev.PathLooked) -> str | None:
         return f"its local address {path.local} is gone"
     if now is None:
         return f"there is no route to {path.peer} now"
-    if now.source != path.local:
-        return f"the route to {path.peer} now leaves from {now.source}, not {path.local}"
-    if then is not None and now.dev != then.dev:
-        return f"the route to {path.peer} now leaves through another interface"
+    moved = now.dev != then.dev if then is not None else now.source != path.local
+    if moved:
+        return (
+            f"the route to {path.peer} now leaves through another interface,"
+            f" from {now.source}, not {path.local}"
+        )
     return None
 
 
