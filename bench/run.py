@@ -35,6 +35,7 @@ sys.path.insert(0, str(REPO / "tests"))  # the test lab, imported as `lab`
 sys.path.insert(1, str(REPO / "src"))  # `from jssh import __version__` for the report
 
 from groups.cli import cli_group  # noqa: E402
+from groups.forwards import forwards_group  # noqa: E402
 from groups.idle import idle_group  # noqa: E402
 from groups.notebook import notebook_group  # noqa: E402
 from groups.recovery import recovery_group  # noqa: E402
@@ -104,6 +105,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             warm = warm_group(jssh_laptop, options.runs)
             groups.append(warm)
             run_group(warm)
+            forwards = forwards_group(lab, jssh_laptop, options.runs)  # NAME is up here
+            groups.append(forwards)
+            run_group(forwards)
             cli = cli_group(lab, jssh_laptop, options.runs)
             groups.append(cli)
             run_group(cli)
