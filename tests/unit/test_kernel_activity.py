@@ -1,13 +1,21 @@
 """Before `down` stops a server: are its kernels someone's work? (issue 13, item 5).
-The judgement on what the server said (GET /api/kernels, or kernels.sh's reply)."""
+The judgement on what the server said (GET /api/kernels, or kernels.sh's reply), and
+`down`'s way through it, with fakes for ssh and the backend."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
 
+import pytest
+
+from jssh.errors import ExitCode, KernelsInUse
+from jssh.hosts import Endpoint, HostRecord
 from jssh.remote import parse_reply
 from jssh.session.kernels import KernelActivity, from_api, from_reply, notebooks_from_api
+from jssh.session.lifecycle import Session
 
 NOW = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
 
@@ -73,3 +81,82 @@ def test_the_remote_scripts_reply_says_the_same() -> None:
     assert from_reply(parse_reply("NOTRUNNING\n", 0)) == KernelActivity(0)
     assert from_reply(parse_reply("UNASKED it answered 403\n", 0)) is None  # not asked: stop
     assert from_reply(parse_reply("ERROR cannot make ~/.jssh/x private\n", 5)) is None
+
+
+# -- `down`'s way through it ------------------------------------------------------------------
+class _Files:
+    def __init__(self) -> None:
+        self.wanted, self.token_kept = True, True
+
+    def token(self) -> str | None:
+        return None  # no token here: the remote is asked over ssh
+
+    def want(self, on: bool) -> None:
+        self.wanted = on
+
+    def forget_token(self) -> None:
+        self.token_kept = False
+
+
+class _Tunnel:
+    def master_pid(self) -> int | None:
+        return None  # no tunnel of ours: another laptop's `down`
+
+
+class _Ssh:
+    def __init__(self, reply: str, rc: int) -> None:
+        self.reply, self.rc, self.scripts = reply, rc, 0
+
+    def run_script(self, alias: str, script: str, *, timeout: float | None = 60) -> Any:
+        self.scripts += 1
+        return SimpleNamespace(stdout=self.reply, returncode=self.rc, stderr="")
+
+
+class _Backend:
+    def __init__(self) -> None:
+        self.calls: list[bool] = []
+
+    def take_down(self, *, keep_server: bool) -> list[str]:
+        self.calls.append(keep_server)
+        return ["no tunnel was open"]
+
+
+def _session(ssh: _Ssh) -> tuple[Session, _Backend, _Files]:
+    record = HostRecord(
+        name="ws", target="ws", local_port=8899, endpoint=Endpoint(socket="/tmp/j/ws.sock"),
+        ssh_options=[], control_path="/tmp/cm/ws",
+    )  # fmt: skip
+    files, backend = _Files(), _Backend()
+    parts = SimpleNamespace(record=record, ssh=ssh, tunnel=_Tunnel(), files=files)
+    return Session(parts, backend), backend, files  # type: ignore[arg-type]
+
+
+def test_down_refuses_before_it_changes_anything() -> None:
+    ssh = _Ssh(f"KERNEL idle {datetime.now(UTC).isoformat()}\nKERNELS 1\n", 0)
+    session, backend, files = _session(ssh)
+    with pytest.raises(KernelsInUse) as refused:
+        session.down(keep_server=False, force=False)
+    assert refused.value.exit_code == ExitCode.IN_USE
+    assert refused.value.message.startswith("ws: not stopped: 1 kernel runs there")
+    assert backend.calls == []  # nothing touched: still wanted, its token kept
+    assert files.wanted
+    assert files.token_kept
+
+
+def test_down_of_a_host_that_ssh_cannot_reach_does_not_wait_for_it_twice() -> None:
+    ssh = _Ssh("", 255)  # ConnectTimeout ran out, say
+    session, backend, files = _session(ssh)
+    done = session.down(keep_server=False, force=False)
+    assert done[0] == "could not reach ws to stop the server"
+    assert ssh.scripts == 1  # not a second ssh for stop.sh
+    assert backend.calls == [True]  # the masters only
+    assert not files.wanted  # down as before
+    assert not files.token_kept
+
+
+def test_down_with_force_asks_nothing() -> None:
+    ssh = _Ssh("", 255)
+    session, backend, _files = _session(ssh)
+    session.down(keep_server=False, force=True)
+    assert ssh.scripts == 0
+    assert backend.calls == [False]

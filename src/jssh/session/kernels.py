@@ -115,22 +115,31 @@ def from_reply(reply: remote.Reply) -> KernelActivity | None:
     return replace(found, notebooks=tuple(reply.values(remote.ReplyKey.NOTEBOOK)))
 
 
-def ask(ssh: Ssh, record: HostRecord, tunnel: Tunnel, token: str | None) -> KernelActivity | None:
-    """The server's kernels, through our tunnel when one runs, else over ssh; None when
-    it could not be asked (unreachable, no python there, an old server)."""
+@dataclass(frozen=True)
+class Asked:
+    """What asking the server gave: its kernels (None: it could not be asked), and
+    whether the host answered at all (`reached`)."""
+
+    found: KernelActivity | None
+    reached: bool = True
+
+
+def ask(ssh: Ssh, record: HostRecord, tunnel: Tunnel, token: str | None) -> Asked:
+    """The server's kernels, through our tunnel when one runs, else over ssh (no python
+    there, an old server: not asked; ssh failed: not reached either)."""
     if token and tunnel.master_pid() is not None:
         kernels = _get(record, tunnel, token, "/api/kernels")
         found = from_api(kernels) if kernels is not None else None
         if found is not None:
             sessions = _get(record, tunnel, token, "/api/sessions") if found.count else None
-            return replace(found, notebooks=notebooks_from_api(sessions or b""))
+            return Asked(replace(found, notebooks=notebooks_from_api(sessions or b"")))
     try:
         result = ssh.run_script(record.alias, remote.kernels_script(record), timeout=30)
     except JsshError:
-        return None
+        return Asked(None, reached=False)
     if result.returncode == 255:
-        return None
-    return from_reply(remote.parse_reply(result.stdout, result.returncode))
+        return Asked(None, reached=False)
+    return Asked(from_reply(remote.parse_reply(result.stdout, result.returncode)))
 
 
 def _get(record: HostRecord, tunnel: Tunnel, token: str, path: str) -> bytes | None:
@@ -145,14 +154,16 @@ def _get(record: HostRecord, tunnel: Tunnel, token: str, path: str) -> bytes | N
     return answer[2] if answer is not None and answer[0] == 200 else None
 
 
-def refuse_if_in_use(ssh: Ssh, record: HostRecord, tunnel: Tunnel, token: str | None) -> None:
+def refuse_if_in_use(ssh: Ssh, record: HostRecord, tunnel: Tunnel, token: str | None) -> bool:
     """Raise KernelsInUse when the server's kernels were active within the last hour.
-    A server that can't be asked is stopped as before: `down` must work on a host
-    that is gone or broken."""
-    found = ask(ssh, record, tunnel, token)
-    now = datetime.now(UTC)
+    A server that can't be asked is stopped as before (`down` must work on a host that
+    is gone or broken). Returns whether the host answered: False spares `down` a second
+    wait for an unreachable host (ConnectTimeout)."""
+    asked = ask(ssh, record, tunnel, token)
+    found, now = asked.found, datetime.now(UTC)
     if found is not None and found.count and found.recent(now):
         raise KernelsInUse(
             f"{record.name}: not stopped: {found.describe(now)}",
             hint="someone may be working there: --force stops the server and its kernels anyway",
         )
+    return asked.reached

@@ -126,13 +126,17 @@ class Session:
         """Stop the server (unless kept) and the masters. Returns what was done. Unless
         FORCE, a workstation's server is asked first, and one whose kernels were active
         within the hour is left alone: KernelsInUse (another laptop may work there)."""
-        if not (keep_server or force or self.parts.record.slurm):
+        parts, reached = self.parts, True
+        if not (keep_server or force or parts.record.slurm):
             from jssh.session.kernels import refuse_if_in_use  # only `down` needs it
 
-            parts = self.parts
-            refuse_if_in_use(parts.ssh, parts.record, parts.tunnel, parts.files.token())
+            reached = refuse_if_in_use(parts.ssh, parts.record, parts.tunnel, parts.files.token())
         self.parts.files.want(False)
-        done = self.backend.take_down(keep_server=keep_server)
+        if reached:
+            done = self.backend.take_down(keep_server=keep_server)
+        else:  # ssh could not reach it just now: don't wait for it a second time
+            done = [f"could not reach {parts.record.name} to stop the server"]
+            done += self.backend.take_down(keep_server=True)
         if not keep_server:
             self.parts.files.forget_token()
         return done
