@@ -62,9 +62,10 @@ def test_down_from_a_second_laptop_refuses_while_kernels_work_and_force_stops_th
         assert serves(url), f"`{command}` from the second laptop stopped the server"
     assert name in second.jssh("list").stdout  # `remove` refused: the host is kept
 
-    forced = second.jssh("down", name, "--force")
+    forced = second.jssh("remove", name, "--force")
     assert forced.ok, forced
-    assert "stopped the Jupyter server" in forced.stdout, forced
+    assert "stopped the Jupyter server" in forced.stderr, forced
+    assert f"removed {name}" in forced.stdout, forced
     assert not serves(url)
     # Nothing left to refuse for: no server runs, and `down` goes through as before.
     assert first.jssh("down", name).ok
