@@ -236,8 +236,8 @@ class Watchdog:
 
     def _look_at_paths(self) -> None:
         """An address or a route went or changed: each followed master's connection
-        against the network now (the machine decides whether it is dead). A few reads
-        of /proc and one netlink request per master, no process."""
+        against the network now (the machine decides whether it is dead): the addresses
+        once (getifaddrs) and one netlink request per master, no process."""
         followed = [
             (slot, slot.host.master_pid, slot.host.path)
             for slot in self.slots.values()

@@ -2,8 +2,8 @@
 
 After a network change a master's connection may be dead although ssh cannot know it
 for ~15 s (ServerAlive): its local address was deleted, or the route to its peer now
-leaves through another interface or with another source address. These functions read
-the facts; whether they mean "dead" is the state machine's call (machine.py).
+leaves through another interface. These functions read the facts; whether they mean
+"dead" is the state machine's call (machine.py).
 
 All of it is cheap and needs no process: the master's socket from /proc (psutil), the
 addresses from getifaddrs (psutil), and the route from one RTM_GETROUTE request on a
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     import psutil
 
 # linux/netlink.h, linux/rtnetlink.h
-_NLMSG_ERROR = 2
 _NLM_F_REQUEST = 0x1
 _RTM_NEWROUTE = 24
 _RTM_GETROUTE = 26
