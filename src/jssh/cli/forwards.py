@@ -17,7 +17,7 @@ def forward(
     specs: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="[[LOCAL:]REMOTE]...",
+            metavar="[LOCAL:]REMOTE",
             help="A remote port (6006) or unix socket path, optionally after the local port"
             " (16006:6006) [default: list NAME's forwards].",
             show_default=False,

@@ -169,7 +169,7 @@ def open_page(
     path: Annotated[
         str | None,
         typer.Argument(
-            metavar="[PATH]",
+            metavar="PATH",
             help="A notebook or folder, relative to the notebook dir [default: the start page].",
             show_default=False,
         ),
