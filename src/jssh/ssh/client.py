@@ -157,11 +157,6 @@ class Ssh:
         if not result.ok:
             raise classify_failure(alias, result.stderr)
 
-    def cancel_forward(self, alias: str, forward: str) -> bool:
-        """`ssh -O cancel -L FORWARD`: the live master stops listening there, the rest of
-        it stays up. False when there was no master or no such forward."""
-        return self._run(self.argv("-O", "cancel", "-L", forward, "--", alias), timeout=10).ok
-
     def start_master(
         self,
         alias: str,
