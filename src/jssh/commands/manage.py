@@ -131,9 +131,7 @@ class Manager:
             kept = existing.forwards if existing else []
             record = replace(
                 record,
-                forwards=kept
-                if request.forwards is None
-                else assign(record, specs, taken, kept),
+                forwards=kept if request.forwards is None else assign(record, specs, taken, kept),
             )
             block = build(self.paths, self.ssh, record, resolved, user_data)
             record = block.record
