@@ -16,7 +16,7 @@ from collections.abc import Callable
 import pexpect
 import pytest
 
-from lab import Laptop, Sshd
+from lab import Laptop, Sshd, free_port
 from lab.client import api, assert_one_clear_error, run_in_kernel, status_json, token_of, up
 from test_watchdog import serves
 
@@ -96,4 +96,24 @@ def test_on_a_terminal_down_asks_before_it_stops_kernels_in_use(
     yes.close()
     assert yes.exitstatus == 0, yes.before
     assert "stopped the Jupyter server" in (yes.before or "")
+    assert not serves(url)
+
+
+def test_a_server_on_a_tcp_port_is_asked_there_too(
+    workstation: Sshd, make_laptop: Callable[..., Laptop]
+) -> None:
+    # With --remote-port the server listens on the workstation's 127.0.0.1, not on a
+    # socket: kernels.sh asks it there (the second laptop has no tunnel of its own).
+    first = make_laptop(workstation)
+    name = f"rkt-{first.lab_id}"
+    port = str(free_port())
+    assert first.jssh("add", "workstation", "--name", name, "--remote-port", port).ok
+    url = up(first, name)
+    assert run_in_kernel(url, "2**10") == "1024"
+    second = make_laptop(workstation)
+    assert second.jssh("add", "workstation", "--name", name, "--remote-port", port).ok
+    refused = second.jssh("down", name)
+    assert_one_clear_error(refused, 10, f"{name}: not stopped: 1 kernel runs there")
+    assert serves(url)
+    assert second.jssh("down", name, "--force").ok
     assert not serves(url)
