@@ -20,7 +20,9 @@ from lab import Laptop, Sshd, free_port
 from lab.client import api, assert_one_clear_error, run_in_kernel, status_json, token_of, up
 from test_watchdog import serves
 
-pytestmark = pytest.mark.faults
+# The shared workstation: each test uses a host name and a remote socket of its own, and
+# stops its server before it ends (the fixture checks that nothing is left running).
+pytestmark = [pytest.mark.faults, pytest.mark.shared_workstation]
 
 
 def add_own_host(laptop: Laptop, lab_id: str) -> str:
