@@ -226,10 +226,10 @@ Event = (
     | MasterExited
     | MasterLooked
     | PeerFound
+    | PathLooked
     | AttemptExited
     | SpawnFailed
     | LockBusy
-    | PathLooked
     | NetworkChanged
     | ProbeAnswered
     | Due

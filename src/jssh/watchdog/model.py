@@ -137,9 +137,9 @@ class Host:
     job_asked_at: int | None = None  # Slurm: `failures` when squeue was last asked
     had_master: bool = False  # the tunnel was up at some point
     bridged: bool = False  # the watchdog holds the local port until a new master takes it
-    server: Server = Server()
     path: TcpPath | None = None  # CONNECTED: the master's TCP connection, when it has one
     path_route: Route | None = None  # and the route to its peer when it was followed
+    server: Server = Server()
     tickets: int = field(default=0, repr=False)
 
     def checking(self, purpose: Purpose) -> bool:
@@ -182,9 +182,9 @@ def change(h: Host, to: HostState, **fields: object) -> Host:
     fields.setdefault("retry_at", h.retry_at if to is S.WAITING else None)
     fields.setdefault("master_pid", h.master_pid if to is S.CONNECTED else None)
     fields.setdefault("verify_socket_at", h.verify_socket_at if to is S.CONNECTED else None)
-    fields.setdefault("pending", None)  # a job off the loop is always a new one, with a ticket
     fields.setdefault("path", h.path if to is S.CONNECTED else None)
     fields.setdefault("path_route", h.path_route if to is S.CONNECTED else None)
+    fields.setdefault("pending", None)  # a job off the loop is always a new one, with a ticket
     if not to.retrying:
         fields["probing"] = None  # probes are for a host on its way back only
         fields.setdefault("bridged", False)  # the bridge is for a host on its way back only
