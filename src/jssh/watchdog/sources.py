@@ -137,9 +137,7 @@ class NetworkNews:
     paths_changed: bool = False
 
     def __or__(self, other: NetworkNews) -> NetworkNews:
-        return NetworkNews(
-            self.came_up or other.came_up, self.paths_changed or other.paths_changed
-        )
+        return NetworkNews(self.came_up or other.came_up, self.paths_changed or other.paths_changed)
 
 
 EVERYTHING = NetworkNews(came_up=True, paths_changed=True)
