@@ -435,6 +435,19 @@ def test_the_watchdog_refreshes_a_block_when_an_editor_saves_the_stowed_config(
 
 
 @SHARED
+def test_a_block_that_drifted_while_no_watchdog_ran_is_refreshed_when_it_starts(
+    laptop: Laptop, watch: Callable[[Laptop], Watcher]
+) -> None:
+    real_port = laptop.port
+    edit(laptop, lambda text: text.replace(f"    Port {real_port}\n", "    Port 9\n"))
+    add_ok(laptop, NAME)
+    edit(laptop, lambda text: text.replace("    Port 9\n", f"    Port {real_port}\n"))
+
+    watch(laptop).wait_for(rf"{NAME}: refreshed {ALIAS}'s ssh block.*Port 9 -> {real_port}")
+    assert resolved(laptop, ALIAS)["port"] == [str(real_port)]
+
+
+@SHARED
 def test_the_watchdog_follows_a_new_file_in_an_included_directory(
     laptop: Laptop, watch: Callable[[Laptop], Watcher]
 ) -> None:

@@ -9,13 +9,21 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from jssh.paths import Paths
 from jssh.watchdog import network_came_up
-from jssh.watchdog.sources import FileEvents, Probe, exit_notifier
+from jssh.watchdog.sources import (
+    FileEvents,
+    FileWatch,
+    Probe,
+    WakePipe,
+    exit_notifier,
+    inotify_watching,
+)
 from jssh.watchdog.worker import Workers, probe_address
 
 
@@ -155,3 +163,28 @@ def test_the_probe_goes_to_the_sshd_that_ssh_connects_to_directly() -> None:
     assert probe_address({"hostname": ["ws.example.org"]}) is None
     assert probe_address({"hostname": ["192.0.2.7"], "proxyjump": ["bastion"]}) is None
     assert probe_address({"hostname": ["192.0.2.7"], "proxycommand": ["none"]}) is not None
+
+
+def test_a_file_watch_is_ready_only_once_the_kernel_watches_its_directory(tmp_path: Path) -> None:
+    watched, other = tmp_path / "watched", tmp_path / "other"
+    watched.mkdir()
+    other.mkdir()
+    wake, stop = WakePipe(), threading.Event()
+    try:
+        files = FileWatch([watched], wake, stop, recursive=False)
+        files.wait_ready()
+        assert inotify_watching([watched]) is True
+        assert inotify_watching([watched, other]) is False
+
+        (watched / "config").write_text("Host a\n")  # seen at once: nothing was missed
+        deadline = time.monotonic() + 10
+        seen: set[str] = set()
+        while str(watched / "config") not in seen and time.monotonic() < deadline:
+            changed, errors = files.take_paths()
+            assert errors == []
+            seen |= changed
+            time.sleep(0.05)
+        assert str(watched / "config") in seen
+    finally:
+        stop.set()
+        wake.close()

@@ -63,6 +63,10 @@ class ConfigWatch:
             return None
         return FileWatch(roots, self.wake, self._stop, recursive=False)
 
+    def wait_ready(self) -> None:
+        if self._watch is not None:
+            self._watch.wait_ready()
+
     def changed(self) -> tuple[bool, list[BaseException]]:
         """Did the user's config change since the last look (and what went wrong)?"""
         if self._watch is None:

@@ -105,7 +105,11 @@ class Watchdog:
                 self._selector.register(self._net, selectors.EVENT_READ, self._on_network)
             self._start_file_watch()
             self._start_config_watch()
+            for files in (self._files, self._config):  # before "watching": no change missed
+                if files is not None:
+                    files.wait_ready()
             self._load_hosts(Cause.STARTED)
+            self._refresh_blocks()  # the user may have edited their config while we were away
             wanted = sorted(n for n in self._records if self.paths.wanted_marker(n).exists())
             self.journal.log(
                 "watchdog",
@@ -333,8 +337,11 @@ class Watchdog:
             what = f"watching your ssh config failed: {exc}"
             self.journal.log("watchdog", what, "blocks are refreshed at the next cold `up`")
         if changed:
-            for record in self._records.values():
-                self._workers.submit(None, partial(refresh_block, self.paths, self.ssh, record))
+            self._refresh_blocks()
+
+    def _refresh_blocks(self) -> None:
+        for record in self._records.values():
+            self._workers.submit(None, partial(refresh_block, self.paths, self.ssh, record))
 
     # -- the hosts ------------------------------------------------------------------------------
     def _load_hosts(self, cause: Cause) -> None:

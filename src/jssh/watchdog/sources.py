@@ -25,6 +25,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -269,6 +270,29 @@ class FileEvents:
                 self.sockets.setdefault(path, set()).add(word)
 
 
+def inotify_watching(dirs: list[Path]) -> bool | None:
+    """Does an inotify instance of this process watch each of DIRS yet? (Read from
+    /proc/self/fdinfo, where each watch shows its inode.) None without /proc."""
+    try:
+        fds = os.listdir("/proc/self/fd")
+    except OSError:
+        return None
+    watched: set[int] = set()
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            if os.readlink(f"/proc/self/fd/{fd}") != "anon_inode:inotify":
+                continue
+            with open(f"/proc/self/fdinfo/{fd}") as info:
+                for line in info:
+                    if line.startswith("inotify wd:"):
+                        fields = dict(f.split(":", 1) for f in line.split()[1:] if ":" in f)
+                        watched.add(int(fields.get("ino", "-1"), 16))
+    try:
+        return all(d.stat().st_ino in watched for d in dirs)
+    except OSError:
+        return True  # a root went away: nothing to wait for
+
+
 class FileWatch:
     """A watchfiles thread over ROOTS; what it sees (or why it stopped) goes into
     `changes`, and the wake pipe tells the loop to look."""
@@ -304,6 +328,17 @@ class FileWatch:
             if not self.stop.is_set():
                 self.changes.put(exc)
                 self.wake.wake()
+
+    def wait_ready(self, timeout: float = 2.0) -> None:
+        """Return once the kernel reports changes in every root to this process (bounded).
+        The thread sets its watches up some time after it starts, under load a second
+        or more; a change in between would be missed, though the log already said
+        "watching"."""
+        deadline = time.monotonic() + timeout
+        while inotify_watching(self.roots) is False and time.monotonic() < deadline:
+            if not self.thread.is_alive():
+                return
+            time.sleep(0.01)
 
     def take_paths(self) -> tuple[set[str], list[BaseException]]:
         """The paths that changed since the last look, whatever the change."""
