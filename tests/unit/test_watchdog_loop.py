@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from jssh.config.resolve import build, resolve
 from jssh.config.store import Store
 from jssh.hosts import Endpoint, HostRecord
+from jssh.names import parse_target
 from jssh.paths import Paths
 from jssh.ssh import BatchStart
 from jssh.watchdog import Watchdog
@@ -71,9 +73,12 @@ def lab(tmp_path: Path) -> Iterator[tuple[Paths, FakeSsh]]:
     ssh = FakeSsh(tmp_path)
     with Store(paths).transaction() as registry:  # as `jssh add` would
         for n, name in enumerate(("fast", "slow")):
-            registry.hosts[name] = HostRecord(name=name, target="ws.example", local_port=8899 + n,
-                                              endpoint=Endpoint(port=8888), ssh_options=[],
-                                              control_path=str(tmp_path / "cm" / name))  # fmt: skip
+            record = HostRecord(name=name, target="ws.example", local_port=8899 + n,
+                                endpoint=Endpoint(port=8888), ssh_options=[],
+                                control_path=str(tmp_path / "cm" / name))  # fmt: skip
+            # The block `add` builds from what (this) ssh resolves: so it has not drifted.
+            resolved = resolve(paths, ssh, parse_target(record.target))  # type: ignore[arg-type]
+            registry.hosts[name] = build(paths, ssh, record, resolved, b"").record  # type: ignore[arg-type]
             paths.host_state_dir(name).mkdir(parents=True)
             paths.wanted_marker(name).touch()  # as `jssh up` would
             ssh.masters[name] = ssh._sleeper()
