@@ -7,17 +7,18 @@ import io
 import os
 import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 import pexpect
 import psutil
 
 from .keys import LabKeys
 from .procs import LAB_ID_VAR, kill_lab_processes, lab_processes, new_lab_id
-from .util import Result, run, short_tempdir
+from .util import LabError, Result, run, short_tempdir
 
 if TYPE_CHECKING:
     from .sshd import Sshd
@@ -33,6 +34,33 @@ SRC_DIR = Path(__file__).resolve().parents[2] / "src"
 # PYTHONDONTWRITEBYTECODE that would make every jssh compile itself again (as a
 # user's installed jssh never does).
 _SCRUB_PREFIXES = ("JSSH_", "JUPYTER", "SSH_", "TMUX", "XDG_", "PYTHONDONTWRITEBYTECODE")
+
+
+# The commands jssh() runs inside the test's own process. They start nothing that
+# outlives them, so a new Python for each (0.2-0.4 s of CPU: the suite's largest single
+# cost, measured with process accounting) proves nothing more. `up` (its master
+# daemonizes; its fast path is entry.py's), `watch`, `service`, `logs` (which can
+# follow), `--help` and anything fed on stdin run as real processes; a test that is
+# about the process itself uses jssh_process().
+IN_PROCESS = frozenset(
+    {"add", "remove", "down", "status", "list", "show", "url", "forward", "doctor"}
+)
+_GLOBAL_WITH_VALUE = ("--ssh-config", "--state-dir")
+
+
+def _command(args: tuple[str, ...]) -> str | None:
+    """The command word of a jssh command line, past the global options."""
+    rest = list(args)
+    while rest and rest[0].startswith("-"):
+        option = rest.pop(0)
+        if option in _GLOBAL_WITH_VALUE and rest:
+            rest.pop(0)
+    return rest[0] if rest else None
+
+
+def _read(file: IO[bytes]) -> str:
+    file.seek(0)
+    return file.read().decode(errors="replace")
 
 
 def render_user_ssh_config(
@@ -186,31 +214,52 @@ class Laptop:
         stdout/stderr would hang `$(jssh up)` in a user's script, and shows up
         here as a LabTimeout.
         """
+        if input is None and _command(args) in IN_PROCESS:
+            result = self.jssh_in_process(*args)
+            if check and not result.ok:
+                raise LabError(f"command failed:\n{result}")
+            return result
+        return self.jssh_process(*args, input=input, timeout=timeout, check=check)
+
+    def jssh_process(
+        self, *args: str, input: str | None = None, timeout: float = 60.0, check: bool = False
+    ) -> Result:
+        """`python -m jssh *args` in a process of its own, whatever the command."""
         return run(self.jssh_argv(*args), env=self.env, input=input, timeout=timeout, check=check)
 
     def jssh_in_process(self, *args: str) -> Result:
         """`jssh *args` through `jssh.cli.main` in this process, with the laptop's
         environment: the same Result as jssh(), without starting Python again.
 
-        Only for what needs no real process (usage errors, hostile input, reading
-        state): a user's view of prompts, exit codes and background processes is
-        proven through jssh().
+        Both what Python prints and what the processes jssh starts write to fds 1 and 2
+        (an ssh that says more than it should) end up in the Result, as they would
+        through a process's pipes.
         """
         from jssh.cli import main
 
         out, err = io.StringIO(), io.StringIO()
         saved = dict(os.environ)
         started = time.monotonic()
-        try:
-            os.environ.clear()
-            os.environ.update(self.env)
-            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                code = main(list(args))
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
+        with tempfile.TemporaryFile() as fd_out, tempfile.TemporaryFile() as fd_err:
+            kept = os.dup(1), os.dup(2)
+            try:
+                os.environ.clear()
+                os.environ.update(self.env)
+                os.dup2(fd_out.fileno(), 1)
+                os.dup2(fd_err.fileno(), 2)
+                with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                    code = main(list(args))
+            finally:
+                os.dup2(kept[0], 1)
+                os.dup2(kept[1], 2)
+                os.close(kept[0])
+                os.close(kept[1])
+                os.environ.clear()
+                os.environ.update(saved)
+            stdout = out.getvalue() + _read(fd_out)
+            stderr = err.getvalue() + _read(fd_err)
         argv = ["jssh.cli.main", *args]
-        return Result(argv, code, out.getvalue(), err.getvalue(), time.monotonic() - started)
+        return Result(argv, code, stdout, stderr, time.monotonic() - started)
 
     def jssh_pty(
         self, *args: str, timeout: float = 30.0, dimensions: tuple[int, int] = (24, 200)
