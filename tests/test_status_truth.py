@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 
 import pytest
 
@@ -59,6 +60,31 @@ def test_a_dead_server_behind_a_live_tunnel_is_not_called_answering(
     assert table.returncode == 9
     assert "no answer" in table.stdout
     assert "the server is not running" in table.stderr
+
+
+def test_a_dead_servers_pid_taken_by_another_process_reads_as_stopped(
+    served: tuple[Laptop, str],
+) -> None:
+    laptop, url = served
+    _, entry = _status(laptop)
+    os.kill(int(entry["server"]["pid"]), signal.SIGKILL)  # type: ignore[index]
+    wait_until(lambda: _status(laptop)[1]["server"]["state"] == "stopped",  # type: ignore[index]
+               timeout=15, what="the server to be seen gone")  # fmt: skip
+    # After a crash or a reboot the pid goes to whatever the account starts next (pids
+    # wrap at 32768 here): the stale pid file now names a process that is not Jupyter.
+    other = subprocess.Popen(["sleep", "300"], user=laptop.workstation.user)
+    try:
+        pid_file = laptop.workstation.remote_home / ".jssh" / NAME / "server.pid"
+        kept = pid_file.read_text().splitlines()[1:]
+        pid_file.write_text("\n".join([str(other.pid), *kept]) + "\n")
+
+        _, entry = _status(laptop)
+        assert entry["server"]["state"] == "stopped"  # type: ignore[index]
+        assert up(laptop) == url  # a new server, same token, and the other process lives
+        assert other.poll() is None
+    finally:
+        other.kill()
+        other.wait()
 
 
 def test_after_down_the_server_reads_stopped_and_status_is_content(

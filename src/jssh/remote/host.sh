@@ -11,7 +11,8 @@
 #   LOG           D/jupyter.log, the server's output (LOG.1: the run before)
 #   SESSION       the tmux session's name: jssh-NAME with . and : made _
 #   alive         alive PID: PID runs and is not a zombie
-#   server_pid    prints the pid in D/server.pid (nothing when there is none)
+#   server_pid    prints the pid in D/server.pid (nothing when there is none, or when
+#                 that pid now belongs to a process started at another time)
 #   tail_log      tail_log [N]: the last N (25) lines of LOG between LOGTAIL-BEGIN and
 #                 LOGTAIL-END lines, which parse_reply keeps apart from the replies
 #
@@ -35,8 +36,20 @@ alive() {
   [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null &&
     ! ps -o stat= -p "$1" 2>/dev/null | grep -q '^Z'
 }
+# D/server.pid holds the pid, then the start time `ps -o lstart=` gave for it then. A
+# pid alone lies once the server is gone: after a crash or a reboot any process of this
+# account may get it again (pids wrap at 32768 on many machines), and the server would
+# read as running. A file of the pid alone (an older jssh) is taken as it is.
 # shellcheck disable=SC2317  # not every script calls it
-server_pid() { cat "$D/server.pid" 2>/dev/null || true; }
+server_pid() {
+  _pid=$(sed -n 1p "$D/server.pid" 2>/dev/null) || _pid=
+  _started=$(sed -n 2p "$D/server.pid" 2>/dev/null) || _started=
+  if [ -n "$_pid" ] && [ -n "$_started" ] &&
+     [ "$(ps -o lstart= -p "$_pid" 2>/dev/null)" != "$_started" ]; then
+    return 0
+  fi
+  [ -z "$_pid" ] || printf '%s\n' "$_pid"
+}
 # shellcheck disable=SC2317  # not every script calls it
 tail_log() { say "LOGTAIL-BEGIN"; tail -n "${1:-25}" "$LOG" 2>/dev/null; say "LOGTAIL-END"; }
 # shellcheck disable=SC2015  # either one failing is the error

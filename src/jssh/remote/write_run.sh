@@ -53,7 +53,7 @@ write_run() {
       [ -n "$isset" ] && say "$var=$(shq "$val"); export $var"
     done
     say "echo \"jssh: starting Jupyter for $NAME at \$(date)\""
-    say "echo \$\$ > $(shq "$D/server.pid")"
+    say "{ echo \$\$; ps -o lstart= -p \$\$; } > $(shq "$D/server.pid")"
     if [ "$FINDER" = login ]; then
       say "exec $(shq "$LSH") -l -c $(shq "exec $(shq "$J") $ARGS")"
     elif [ "$FINDER" = command ]; then
