@@ -74,6 +74,11 @@ def server_pid(laptop: Laptop) -> int:
 # -- the remote side ---------------------------------------------------------------------------
 
 
+def recorded_server_pid(ws: Sshd) -> int:
+    """The pid on server.pid's first line (its second: when that process started)."""
+    return int((remote_state_dir(ws) / "server.pid").read_text().splitlines()[0])
+
+
 def servers(ws: Sshd, name: str = NAME) -> list[psutil.Process]:
     """Jupyter servers for `name` running on the workstation (found by their socket arg)."""
     sock = f"/tmp/jssh-{ws.user}/{name}.sock"
@@ -250,7 +255,7 @@ def test_after_the_remote_tmux_server_is_killed_status_tells_the_truth_and_up_re
     running = servers(ws)
     assert len(running) == 1, ws.describe_processes()
     assert (running[0].pid == pid) is alive
-    assert int((remote_state_dir(ws) / "server.pid").read_text()) == running[0].pid
+    assert recorded_server_pid(ws) == running[0].pid
     files.assert_intact()
 
 
@@ -396,7 +401,7 @@ def test_two_ups_at_once_start_one_server(added: Laptop, files: UserFiles) -> No
     assert sorted(["started Jupyter" in r.stderr for r in (first, second)]) == [False, True]
     running = servers(ws)
     assert len(running) == 1, ws.describe_processes()
-    assert int((remote_state_dir(ws) / "server.pid").read_text()) == running[0].pid
+    assert recorded_server_pid(ws) == running[0].pid
     assert tmux_sessions(ws) == [f"jssh-{NAME}"]
     assert http_status(url_of(first)) == 200
     files.assert_intact()
