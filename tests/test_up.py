@@ -32,7 +32,11 @@ def added(laptop: Laptop) -> Laptop:
 
 
 def test_up_prints_a_url_that_answers_with_the_token_and_refuses_without(added: Laptop) -> None:
-    url = up(added)
+    # A process of its own, read through pipes as `$(jssh up)` reads it: a master left
+    # holding its stdout or stderr would hang this.
+    result = added.jssh_process("up", "workstation", "--no-open", timeout=120)
+    assert result.ok, result
+    url = result.stdout.strip().splitlines()[-1]
     assert url.startswith("http://127.0.0.1:8899/lab?token=")  # the first host's default port
     assert api(url, "/api/status", token=token_of(url))[0] == 200
     assert api(url, "/api/status")[0] == 403

@@ -36,14 +36,15 @@ SRC_DIR = Path(__file__).resolve().parents[2] / "src"
 _SCRUB_PREFIXES = ("JSSH_", "JUPYTER", "SSH_", "TMUX", "XDG_", "PYTHONDONTWRITEBYTECODE")
 
 
-# The commands jssh() runs inside the test's own process. They start nothing that
-# outlives them, so a new Python for each (0.2-0.4 s of CPU: the suite's largest single
-# cost, measured with process accounting) proves nothing more. `up` (its master
-# daemonizes; its fast path is entry.py's), `watch`, `service`, `logs` (which can
-# follow), `--help` and anything fed on stdin run as real processes; a test that is
-# about the process itself uses jssh_process().
+# The commands jssh() runs inside the test's own process. A new Python for each costs
+# 0.2-0.4 s of CPU, the suite's largest single cost (measured with process accounting),
+# and proves nothing more: what they start that outlives them (an `up`'s master) gets
+# /dev/null and a log file, not the caller's fds. The process itself is proven where it
+# is the point: `up` through pipes (test_up), the fast paths (test_warm_path, Tab),
+# prompts on a pty (jssh_pty). `watch`, `service`, `logs` (which can follow), `--help`
+# and anything fed on stdin run as real processes; jssh_process() runs any command so.
 IN_PROCESS = frozenset(
-    {"add", "remove", "down", "status", "list", "show", "url", "forward", "doctor"}
+    {"add", "remove", "up", "down", "status", "list", "show", "url", "forward", "doctor"}
 )
 _GLOBAL_WITH_VALUE = ("--ssh-config", "--state-dir")
 
