@@ -153,3 +153,31 @@ def test_a_server_found_gone_when_the_master_connects_is_started_again(
     watcher.wait_for(rf"{name}: restarted Jupyter: pid \d+, same token")
     assert watcher.stop() == 0
     assert laptop.jssh("down", name).ok
+
+
+def test_after_a_simulated_reboot_the_same_url_answers_once_sshd_is_back(
+    laptop: Laptop, watch: Callable[[Laptop], Watcher]
+) -> None:
+    # A reboot, as the laptop sees it: sshd goes away with every login's processes (the
+    # tunnel's session, tmux, Jupyter); then sshd answers again, and nothing else runs.
+    name = add_own_host(laptop)
+    url = up(laptop, name)
+    old_server = server_pid(laptop, name)
+    watcher = watch(laptop)
+    watcher.wait_for(rf"{name}: watchdog started: master pid \d+; following it")
+    ws = laptop.workstation
+    mark = watcher.mark()
+    ws.stop()
+    ws.kill_sessions()
+    ws.kill_remote_processes()
+    assert gone(old_server)
+    watcher.wait_for(rf"{name}: master pid \d+ exited", after=mark)
+    assert not serves(url)
+
+    ws.start()
+    back = time.monotonic()
+    wait_until(lambda: serves(url), timeout=60, what=f"{url} to answer again")
+    print(f"\nthe same URL answered 200 {time.monotonic() - back:.2f} s after sshd was back")
+    watcher.wait_for(rf"{name}: restarted Jupyter: pid \d+, same token", after=mark)
+    assert run_in_kernel(url, "1+1") == "2"
+    assert watcher.stop() == 0
