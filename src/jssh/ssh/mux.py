@@ -18,11 +18,12 @@ import struct
 from enum import Enum
 from pathlib import Path
 
-_MUX_MSG_HELLO = 0x00000001
+MUX_MSG_HELLO = 0x00000001
 _MUX_C_ALIVE_CHECK = 0x10000004
 _MUX_S_ALIVE = 0x80000005
-_MUX_VERSION = 4
+MUX_VERSION = 4
 _REQUEST_ID = 1
+MAX_PACKET = 256 * 1024
 
 
 class MasterAnswer(Enum):
@@ -46,17 +47,17 @@ def master_pid(control_path: str | Path, *, timeout: float = 1.0) -> int | Maste
         if _peer_uid(sock) not in (None, os.getuid()):
             return MasterAnswer.FOREIGN
         try:
-            hello = _read_packet(sock)
-            if hello is None or _u32(hello, 0) != _MUX_MSG_HELLO:
+            hello = read_packet(sock)
+            if hello is None or u32(hello, 0) != MUX_MSG_HELLO:
                 return MasterAnswer.SILENT
-            sock.sendall(_packet(struct.pack(">II", _MUX_MSG_HELLO, _MUX_VERSION)))
-            sock.sendall(_packet(struct.pack(">II", _MUX_C_ALIVE_CHECK, _REQUEST_ID)))
-            alive = _read_packet(sock)
+            sock.sendall(packet(struct.pack(">II", MUX_MSG_HELLO, MUX_VERSION)))
+            sock.sendall(packet(struct.pack(">II", _MUX_C_ALIVE_CHECK, _REQUEST_ID)))
+            alive = read_packet(sock)
         except OSError:  # includes the timeout of a stopped master
             return MasterAnswer.SILENT
-    if alive is None or len(alive) < 12 or _u32(alive, 0) != _MUX_S_ALIVE:
+    if alive is None or len(alive) < 12 or u32(alive, 0) != _MUX_S_ALIVE:
         return MasterAnswer.SILENT
-    return _u32(alive, 8)
+    return u32(alive, 8)
 
 
 def _peer_uid(sock: socket.socket) -> int | None:
@@ -69,21 +70,23 @@ def _peer_uid(sock: socket.socket) -> int | None:
     return int(struct.unpack("3i", creds)[1])
 
 
-def _packet(payload: bytes) -> bytes:
+# -- the protocol's framing: a 4-byte big-endian length, then the payload (shared with
+# jssh.ssh.muxforward) ---------------------------------------------------------------------
+def packet(payload: bytes) -> bytes:
     return struct.pack(">I", len(payload)) + payload
 
 
-def _read_packet(sock: socket.socket) -> bytes | None:
-    head = _read_exactly(sock, 4)
+def read_packet(sock: socket.socket) -> bytes | None:
+    head = read_exactly(sock, 4)
     if head is None:
         return None
-    length = _u32(head, 0)
-    if length > 256 * 1024:
+    length = u32(head, 0)
+    if length > MAX_PACKET:
         return None
-    return _read_exactly(sock, length)
+    return read_exactly(sock, length)
 
 
-def _read_exactly(sock: socket.socket, size: int) -> bytes | None:
+def read_exactly(sock: socket.socket, size: int) -> bytes | None:
     data = b""
     while len(data) < size:
         chunk = sock.recv(size - len(data))
@@ -93,5 +96,5 @@ def _read_exactly(sock: socket.socket, size: int) -> bytes | None:
     return data
 
 
-def _u32(data: bytes, offset: int) -> int:
+def u32(data: bytes, offset: int) -> int:
     return int(struct.unpack_from(">I", data, offset)[0])

@@ -20,18 +20,17 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-MUX_MSG_HELLO = 0x00000001
+from jssh.ssh.mux import MUX_MSG_HELLO, MUX_VERSION, packet, read_packet, u32
+
 MUX_C_OPEN_FWD = 0x10000006
 MUX_C_CLOSE_FWD = 0x10000007
 MUX_S_OK = 0x80000001
 MUX_S_PERMISSION_DENIED = 0x80000002
 MUX_S_FAILURE = 0x80000003
 MUX_FWD_LOCAL = 1
-MUX_VERSION = 4
 # A unix-socket end of a forward, in place of a port (OpenSSH's PORT_STREAMLOCAL, -2).
 PORT_STREAMLOCAL = 0xFFFFFFFE
 REQUEST_ID = 1
-MAX_PACKET = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -105,7 +104,7 @@ def _ask(control_path: str | Path, request: bytes, timeout: float) -> None:
         try:
             sock.connect(os.fspath(control_path))
             hello = read_packet(sock)
-            if hello is None or struct.unpack_from(">I", hello, 0)[0] != MUX_MSG_HELLO:
+            if hello is None or u32(hello, 0) != MUX_MSG_HELLO:
                 raise ForwardRefused("the control socket does not speak the mux protocol")
             sock.sendall(packet(struct.pack(">II", MUX_MSG_HELLO, MUX_VERSION)))
             sock.sendall(request)
@@ -118,25 +117,3 @@ def _ask(control_path: str | Path, request: bytes, timeout: float) -> None:
 
 def string(data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + data
-
-
-def packet(payload: bytes) -> bytes:
-    return struct.pack(">I", len(payload)) + payload
-
-
-def read_packet(sock: socket.socket) -> bytes | None:
-    head = read_exactly(sock, 4)
-    if head is None:
-        return None
-    (length,) = struct.unpack(">I", head)
-    return read_exactly(sock, length) if length <= MAX_PACKET else None
-
-
-def read_exactly(sock: socket.socket, size: int) -> bytes | None:
-    data = b""
-    while len(data) < size:
-        chunk = sock.recv(size - len(data))
-        if not chunk:
-            return None
-        data += chunk
-    return data
