@@ -16,7 +16,7 @@ import ipaddress
 import socket
 import struct
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from jssh.watchdog.events import Route, TcpPath
 
@@ -36,9 +36,9 @@ _RTATTR = struct.Struct("=HH")
 _LOOKUP_TIMEOUT = 0.5  # the kernel answers at once; this only bounds a surprise
 
 
-def master_path(master: psutil.Process, local_port: int) -> TcpPath | None:
-    """The local and peer address of the master's ssh connection (its lowest
-    established TCP socket that is not the forward), or None (a ProxyJump: a pipe)."""
+def ssh_connection(master: psutil.Process, local_port: int) -> Any | None:
+    """The master's own ssh connection: its lowest established TCP socket that is not
+    the forward (a psutil connection), or None (through a ProxyJump: a pipe)."""
     import psutil
 
     try:
@@ -50,10 +50,13 @@ def master_path(master: psutil.Process, local_port: int) -> TcpPath | None:
         for c in conns
         if c.status == psutil.CONN_ESTABLISHED and c.raddr and c.laddr.port != local_port
     ]
-    if not candidates:
-        return None
-    conn = min(candidates, key=lambda c: c.fd)
-    return TcpPath(local=conn.laddr.ip, peer=conn.raddr.ip)
+    return min(candidates, key=lambda c: c.fd) if candidates else None
+
+
+def master_path(master: psutil.Process, local_port: int) -> TcpPath | None:
+    """The local and peer address of the master's ssh connection, or None."""
+    conn = ssh_connection(master, local_port)
+    return None if conn is None else TcpPath(local=conn.laddr.ip, peer=conn.raddr.ip)
 
 
 def local_addresses() -> frozenset[str]:

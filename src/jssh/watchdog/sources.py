@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from jssh.paths import Paths
 from jssh.watchdog.events import Address
+from jssh.watchdog.netpath import ssh_connection
 
 if TYPE_CHECKING:
     import psutil
@@ -388,20 +389,9 @@ def look_at(master: psutil.Process) -> Look:
 
 def master_peer(master: psutil.Process, local_port: int) -> Address | None:
     """The address the master's ssh connection goes to (its lowest established TCP fd)."""
-    import psutil
-
-    try:
-        conns = master.net_connections("inet")
-    except psutil.Error:
-        return None
-    candidates = [
-        c
-        for c in conns
-        if c.status == psutil.CONN_ESTABLISHED and c.raddr and c.laddr.port != local_port
-    ]
-    if not candidates:
+    conn = ssh_connection(master, local_port)
+    if conn is None:
         return None  # through a ProxyJump: the master talks to a pipe
-    conn = min(candidates, key=lambda c: c.fd)
     if conn.family == socket.AF_INET6:
         return socket.AF_INET6, (conn.raddr.ip, conn.raddr.port, 0, 0)
     return socket.AF_INET, (conn.raddr.ip, conn.raddr.port)
