@@ -53,7 +53,7 @@ class Lab:
     def close(self) -> None:
         for laptop in self.laptops:
             with contextlib.suppress(Exception):
-                laptop.jssh("down", NAME, timeout=60)
+                laptop.jssh_process("down", NAME, timeout=60)
             laptop.close()
         self.ws.close()
         self.keys.remove()
@@ -96,7 +96,7 @@ def serves(port: int, token: str) -> bool:
 
 
 def jssh_ok(laptop: Laptop, *args: str, timeout: float = 120) -> Result:
-    return checked(laptop.jssh(*args, timeout=timeout), f"jssh {' '.join(args)} failed")
+    return checked(laptop.jssh_process(*args, timeout=timeout), f"jssh {' '.join(args)} failed")
 
 
 def jssh_status(laptop: Laptop, name: str) -> dict[str, Any]:
@@ -138,7 +138,7 @@ class Served:
         return jssh_status(self.laptop, self.name)["server"]["pid"]
 
     def down(self) -> None:
-        self.laptop.jssh("down", self.name, timeout=60)
+        self.laptop.jssh_process("down", self.name, timeout=60)
 
 
 class Watch:

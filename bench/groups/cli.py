@@ -77,10 +77,10 @@ class AddToBigConfig(Case):
         self.row.note += f"; the user config has {count} Host blocks"
 
     def reset(self) -> None:
-        self.laptop.jssh("remove", NAME, timeout=60)
+        self.laptop.jssh_process("remove", NAME, timeout=60)
 
     def measure(self) -> float:
-        result = self.laptop.jssh("add", "workstation", "--name", NAME, timeout=30)
+        result = self.laptop.jssh_process("add", "workstation", "--name", NAME, timeout=30)
         if not result.ok or "added" not in result.stdout:
             raise BenchError(f"jssh add failed: {result}")
         return result.duration

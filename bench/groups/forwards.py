@@ -47,7 +47,7 @@ class Service:
     def forwarded(self, wanted: bool) -> None:
         spec = f"{self.local}:{self.remote}"
         args = ["forward", NAME, spec] if wanted else ["forward", NAME, "--remove", spec]
-        result = self.laptop.jssh(*args, timeout=30)
+        result = self.laptop.jssh_process(*args, timeout=30)
         if wanted:
             checked(result, "jssh forward failed")
 
@@ -79,7 +79,7 @@ class Status(Case):
         self.service.forwarded(self.with_forward)
 
     def measure(self) -> float:
-        result = checked(self.service.laptop.jssh("status", NAME, "--json", timeout=60))
+        result = checked(self.service.laptop.jssh_process("status", NAME, "--json", timeout=60))
         answers = [f["answers"] for f in json.loads(result.stdout)[0]["forwards"]]
         if answers != ([True] if self.with_forward else []):
             raise BenchError(f"unexpected forwards in status: {result.stdout}")
@@ -105,7 +105,7 @@ class LiveAdd(Case):
 
     def measure(self) -> float:
         spec = f"{self.service.local}:{self.service.remote}"
-        result = checked(self.service.laptop.jssh("forward", NAME, spec, timeout=30))
+        result = checked(self.service.laptop.jssh_process("forward", NAME, spec, timeout=30))
         if "(now)" not in result.stdout:
             raise BenchError(f"the forward was not given to the master: {result}")
         return result.duration

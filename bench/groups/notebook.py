@@ -125,7 +125,7 @@ class NotebookAfterKill(Case):
             self.watch.stop()
             self.watch = None
         if self.host is not None:
-            self.host.laptop.jssh("down", self.host.name, "--force", timeout=60)
+            self.host.laptop.jssh_process("down", self.host.name, "--force", timeout=60)
             self.host = None
 
 

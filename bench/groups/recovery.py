@@ -103,7 +103,7 @@ class ServerKilled(Case):
             self.watch.stop()
         if self.host is not None:
             with contextlib.suppress(Exception):
-                self.host.laptop.jssh("down", self.host.name, "--force", timeout=60)
+                self.host.laptop.jssh_process("down", self.host.name, "--force", timeout=60)
 
 
 class AddressMoved(Case):

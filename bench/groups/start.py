@@ -25,20 +25,22 @@ class ColdJssh(Case):
     def setup(self) -> None:
         port = free_port()
         args = ["add", "workstation", "--name", NAME, "--local-port", str(port)]
-        checked(self.laptop.jssh(*args, timeout=120))
+        checked(self.laptop.jssh_process(*args, timeout=120))
 
     def reset(self) -> None:
-        checked(self.laptop.jssh("down", NAME, timeout=120))
+        checked(self.laptop.jssh_process("down", NAME, timeout=120))
         self.lab.kill_remote()
 
     def measure(self) -> float:
-        result = checked(self.laptop.jssh("up", NAME, "--no-open", timeout=180), "jssh up failed")
+        result = checked(
+            self.laptop.jssh_process("up", NAME, "--no-open", timeout=180), "jssh up failed"
+        )
         if "started Jupyter" not in result.stderr:
             raise BenchError(f"jssh up was not cold (it reused a server): {result}")
         return result.duration
 
     def teardown(self) -> None:
-        self.laptop.jssh("down", NAME, timeout=60)
+        self.laptop.jssh_process("down", NAME, timeout=60)
 
 
 def cold_group(lab: Lab, runs: int, peer_runs: int, peers: bool) -> Group:
@@ -63,10 +65,10 @@ class WarmJssh(Case):
         self.laptop = laptop
 
     def setup(self) -> None:
-        checked(self.laptop.jssh("up", NAME, "--no-open", timeout=180), "jssh up failed")
+        checked(self.laptop.jssh_process("up", NAME, "--no-open", timeout=180), "jssh up failed")
 
     def measure(self) -> float:
-        result = self.laptop.jssh("up", NAME, "--no-open", timeout=60)
+        result = self.laptop.jssh_process("up", NAME, "--no-open", timeout=60)
         if not result.ok or "reusing" not in result.stderr:
             raise BenchError(f"warm jssh up did not reuse the server: {result}")
         return result.duration
