@@ -124,7 +124,12 @@ def test_down_cancels_the_job_and_frees_the_port(
 ) -> None:
     url = up(added)
     (job,) = our_jobs(slurm_cluster, added)
-    down = added.jssh("down", NAME)
+    # A kernel in use: the job is someone's work, and `down` says so instead of cancelling.
+    assert run_in_kernel(url, "1+1") == "2"
+    refused = added.jssh("down", NAME)
+    assert_one_clear_error(refused, 10, "not stopped: 1 kernel runs there", "--force")
+    assert our_jobs(slurm_cluster, added) == [job]
+    down = added.jssh("down", NAME, "--force")
     assert down.ok, down
     assert f"cancelled Slurm job {job['id']}" in down.stdout
     assert our_jobs(slurm_cluster, added) == []

@@ -126,13 +126,18 @@ class Asked:
 
 def ask(ssh: Ssh, record: HostRecord, tunnel: Tunnel, token: str | None) -> Asked:
     """The server's kernels, through our tunnel when one runs, else over ssh (no python
-    there, an old server: not asked; ssh failed: not reached either)."""
+    there, an old server, a Slurm job without a tunnel: not asked; ssh failed: not
+    reached either)."""
     if token and tunnel.master_pid() is not None:
         kernels = _get(record, tunnel, token, "/api/kernels")
         found = from_api(kernels) if kernels is not None else None
         if found is not None:
             sessions = _get(record, tunnel, token, "/api/sessions") if found.count else None
             return Asked(replace(found, notebooks=notebooks_from_api(sessions or b"")))
+    if record.slurm:
+        # The job's server is on a compute node, which only the tunnel reaches; the
+        # login node can't ask its socket. Not asked: `down` cancels as before.
+        return Asked(None)
     try:
         result = ssh.run_script(record.alias, remote.kernels_script(record), timeout=30)
     except JsshError:

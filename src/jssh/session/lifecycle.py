@@ -124,10 +124,10 @@ class Session:
 
     def down(self, *, keep_server: bool, force: bool = True) -> list[str]:
         """Stop the server (unless kept) and the masters. Returns what was done. Unless
-        FORCE, a workstation's server is asked first, and one whose kernels were active
-        within the hour is left alone: KernelsInUse (another laptop may work there)."""
+        FORCE, the server is asked first, and one whose kernels were active within the
+        hour is left alone: KernelsInUse (another laptop may work there)."""
         parts, reached = self.parts, True
-        if not (keep_server or force or parts.record.slurm):
+        if not (keep_server or force):
             from jssh.session.kernels import refuse_if_in_use  # only `down` needs it
 
             reached = refuse_if_in_use(parts.ssh, parts.record, parts.tunnel, parts.files.token())
