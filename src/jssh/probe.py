@@ -6,7 +6,6 @@ more than the whole warm `jssh up` is allowed to. One request, one status line.
 
 from __future__ import annotations
 
-import contextlib
 import socket
 from collections.abc import Callable
 
@@ -32,25 +31,19 @@ def http_status(
     lines = [f"{method} {path} HTTP/1.0", f"Host: {host}:{port}", "Content-Length: 0"]
     if token:
         lines.append(f"Authorization: token {token}")
-    request = ("\r\n".join(lines) + "\r\n\r\n").encode()
-    try:
-        with socket.create_connection((host, port), timeout=timeout) as sock:
-            if owner_proven is not None and not owner_proven():
-                return None
-            sock.sendall(request)
-            head = b""
-            while b"\r\n" not in head and len(head) < 1024:
-                chunk = sock.recv(1024)
-                if not chunk:
-                    break
-                head += chunk
-    except OSError:
+    # The status line is all this needs: stop reading once it is in.
+    head = _exchange(
+        host,
+        port,
+        lines,
+        owner_proven=owner_proven,
+        timeout=timeout,
+        enough=lambda data: b"\r\n" in data,
+        limit=1024,
+    )
+    if head is None:
         return None
-    status_line = head.split(b"\r\n", 1)[0].split()
-    if len(status_line) >= 2 and status_line[0].startswith(b"HTTP/"):
-        with contextlib.suppress(ValueError):
-            return int(status_line[1])
-    return None
+    return _status(head.split(b"\r\n", 1)[0].decode("latin-1"))
 
 
 def http_get(
@@ -67,28 +60,63 @@ def http_get(
     once `owner_proven` says the listener is our own master (as http_status); None when
     nothing answers properly or it is not ours. HTTP/1.0: the server closes when done."""
     lines = [f"GET {path} HTTP/1.0", f"Host: {host}:{port}", f"Authorization: token {token}"]
-    request = ("\r\n".join(lines) + "\r\n\r\n").encode()
-    data = b""
-    try:
-        with socket.create_connection((host, port), timeout=timeout) as sock:
-            if not owner_proven():
-                return None
-            sock.sendall(request)
-            while len(data) < limit:
-                chunk = sock.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
-    except OSError:
+    data = _exchange(
+        host,
+        port,
+        lines,
+        owner_proven=owner_proven,
+        timeout=timeout,
+        enough=lambda _data: False,
+        limit=limit,
+    )
+    if data is None:
         return None
     head, _, body = data.partition(b"\r\n\r\n")
     status_line, *header_lines = head.decode("latin-1").split("\r\n")
-    words = status_line.split()
-    if len(words) < 2 or not words[0].startswith("HTTP/") or not words[1].isdigit():
+    status = _status(status_line)
+    if status is None:
         return None
     headers = {}
     for line in header_lines:
         name, colon, value = line.partition(":")
         if colon:
             headers[name.strip().lower()] = value.strip()
-    return int(words[1]), headers, body
+    return status, headers, body
+
+
+def _exchange(
+    host: str,
+    port: int,
+    lines: list[str],
+    *,
+    owner_proven: Callable[[], bool] | None,
+    timeout: float,
+    enough: Callable[[bytes], bool],
+    limit: int,
+) -> bytes | None:
+    """Connect, prove the listener (before a byte is sent), send the request LINES, and
+    read until the server closes, `enough` says so, or LIMIT bytes; None when the
+    connection failed or the listener is not ours."""
+    request = ("\r\n".join(lines) + "\r\n\r\n").encode()
+    data = b""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            if owner_proven is not None and not owner_proven():
+                return None
+            sock.sendall(request)
+            while not enough(data) and len(data) < limit:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+    except OSError:
+        return None
+    return data
+
+
+def _status(status_line: str) -> int | None:
+    """The code of an `HTTP/1.1 200 OK` line, None for anything else."""
+    words = status_line.split()
+    if len(words) >= 2 and words[0].startswith("HTTP/") and words[1].isdigit():
+        return int(words[1])
+    return None
