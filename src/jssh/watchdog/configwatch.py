@@ -75,16 +75,14 @@ class ConfigWatch:
         concerned = any(self.files.concerns(path) for path in paths)
         if not concerned and not errors:
             return False, errors
-        fresh = self._read()
+        watched, self.files = self.files.dirs, self._read()
         # An Include now reads from somewhere else, or a watched directory went away
         # (the watch thread then stopped with an error): watch where the files are now.
-        if fresh.dirs != self.files.dirs or errors:
+        if self.files.dirs != watched or errors:
             self.close()
             self._stop = threading.Event()
-            self.files = fresh
             self._watch = self._start()
-        self.files = fresh
-        return concerned or bool(errors), errors
+        return True, errors
 
     def close(self) -> None:
         self._stop.set()

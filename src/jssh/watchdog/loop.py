@@ -322,11 +322,9 @@ class Watchdog:
         self._files = FileWatch(roots, self._wake, self._stop)
 
     def _start_config_watch(self) -> None:
-        try:
-            self._config = ConfigWatch(self.paths, self._wake)
-        except OSError as exc:  # e.g. out of inotify watches: the rest still works
-            what = f"cannot watch your ssh config: {exc}"
-            self.journal.log("watchdog", what, "blocks are refreshed at the next cold `up`")
+        # Nothing here raises: a watch that fails (out of inotify watches) reports it
+        # through changed(), which starts it again.
+        self._config = ConfigWatch(self.paths, self._wake)
 
     def _config_events(self) -> None:
         """The user's ssh config changed: check every managed block against `ssh -G`
