@@ -102,7 +102,7 @@ def _tune(venv: Path, out: int | None) -> None:
     os.chmod(config, 0o644)
 
 
-def _make_world_readable(root: Path) -> None:
+def make_world_readable(root: Path) -> None:
     # The lab account (not root) runs this venv: every dir must be traversable
     # and every file readable, whatever umask the build ran under.
     for dirpath, _dirnames, filenames in os.walk(root):
@@ -161,7 +161,7 @@ def _build(venv: Path, out: int | None) -> None:
         )
     except subprocess.CalledProcessError as exc:
         raise RuntimeError(f"building the lab venv at {venv} failed: {exc}") from exc
-    _make_world_readable(venv)
+    make_world_readable(venv)
 
 
 if __name__ == "__main__":

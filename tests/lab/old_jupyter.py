@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .jupyter_venv import BASE_PYTHON, lab_cache_dir
+from .jupyter_venv import BASE_PYTHON, lab_cache_dir, make_world_readable
 
 __all__ = ["OLD_REQUIREMENTS", "ensure_old_jupyter_venv"]
 
@@ -46,13 +46,7 @@ def ensure_old_jupyter_venv() -> Path:
         )  # fmt: skip
         if pip.returncode != 0:
             raise RuntimeError(f"building {venv} failed:\n{pip.stderr[-2000:]}")
-        for dirpath, _dirs, files in os.walk(venv):  # the lab account runs it, not root
-            os.chmod(dirpath, 0o755)
-            for name in files:
-                path = os.path.join(dirpath, name)
-                if not os.path.islink(path):
-                    mode = os.stat(path).st_mode
-                    os.chmod(path, (mode | 0o444 | (0o111 if mode & 0o100 else 0)) & 0o7755)
+        make_world_readable(venv)  # the lab account runs it, not root
         marker.write_text(wanted)
         os.chmod(marker, 0o644)
     return venv

@@ -21,10 +21,10 @@ import sys
 from pathlib import Path
 
 try:
-    from .jupyter_venv import BASE_PYTHON, ensure_lab_venv, lab_cache_dir
+    from .jupyter_venv import BASE_PYTHON, ensure_lab_venv, lab_cache_dir, make_world_readable
 except ImportError:  # run as a script
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from lab.jupyter_venv import BASE_PYTHON, ensure_lab_venv, lab_cache_dir
+    from lab.jupyter_venv import BASE_PYTHON, ensure_lab_venv, lab_cache_dir, make_world_readable
 
 __all__ = ["UvLab", "ensure_uv_lab", "uv_config"]
 
@@ -114,13 +114,7 @@ def _build(venv: Path, wheels: Path, jupyter: Path, frozen: list[str]) -> None:
     )  # fmt: skip
     constraints.unlink()
     for root in (venv, wheels):  # the lab account uses them, not root
-        for dirpath, _dirs, files in os.walk(root):
-            os.chmod(dirpath, 0o755)
-            for name in files:
-                path = os.path.join(dirpath, name)
-                if not os.path.islink(path):
-                    mode = os.stat(path).st_mode
-                    os.chmod(path, (mode | 0o444 | (0o111 if mode & 0o100 else 0)) & 0o7755)
+        make_world_readable(root)
 
 
 def _pip(argv: list[str], what: str) -> None:
