@@ -343,28 +343,28 @@ class FileWatch:
 
     def take_paths(self) -> tuple[set[str], list[BaseException]]:
         """The paths that changed since the last look, whatever the change."""
-        changed, errors = set[str](), list[BaseException]()
-        while True:
-            try:
-                item = self.changes.get_nowait()
-            except queue.Empty:
-                return changed, errors
-            if isinstance(item, BaseException):
-                errors.append(item)
-            else:
-                changed.add(item[1])
+        changes, errors = self._drain()
+        return {path for _kind, path in changes}, errors
 
     def take(self, paths: Paths) -> tuple[FileEvents, list[BaseException]]:
-        events, errors = FileEvents(), list[BaseException]()
+        events = FileEvents()
+        changes, errors = self._drain()
+        for kind, path in changes:
+            events.add(paths, kind, path)
+        return events, errors
+
+    def _drain(self) -> tuple[list[tuple[int, str]], list[BaseException]]:
+        """Everything queued since the last look: (kind, path) changes, and errors."""
+        changes, errors = list[tuple[int, str]](), list[BaseException]()
         while True:
             try:
                 item = self.changes.get_nowait()
             except queue.Empty:
-                return events, errors
+                return changes, errors
             if isinstance(item, BaseException):
                 errors.append(item)
             else:
-                events.add(paths, *item)
+                changes.append(item)
 
 
 # -- a followed master -------------------------------------------------------------------------
