@@ -21,15 +21,11 @@ import re
 import signal
 import subprocess
 import time
-import uuid
-from typing import Any
-from urllib.parse import urlparse
 
 import pytest
-import websocket
 
 from lab import Laptop, wait_until
-from lab.client import api, status_json, token_of, up
+from lab.client import KernelChannel, api, status_json, token_of, up
 
 pytestmark = pytest.mark.faults
 
@@ -57,55 +53,6 @@ class Watchdog:
         if self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(timeout=15)
-
-
-class KernelChannel:
-    """A kernel's websocket, as a Jupyter client holds it."""
-
-    def __init__(self, url: str, kernel_id: str) -> None:
-        parsed = urlparse(url)
-        self.ws = websocket.create_connection(
-            f"ws://{parsed.hostname}:{parsed.port}/api/kernels/{kernel_id}/channels",
-            header=[f"Authorization: token {token_of(url)}"],
-            timeout=30,
-        )
-        self.session = uuid.uuid4().hex
-
-    def run(self, code: str) -> str:
-        """Run CODE; its execute_result as text."""
-        msg_id = uuid.uuid4().hex
-        self.ws.send(json.dumps({
-            "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "test",
-                       "session": self.session, "version": "5.3"},
-            "parent_header": {}, "metadata": {}, "channel": "shell",
-            "content": {"code": code, "silent": False, "store_history": False,
-                        "user_expressions": {}, "allow_stdin": False},
-        }))  # fmt: skip
-        while True:
-            message: dict[str, Any] = json.loads(self.ws.recv())
-            if message.get("parent_header", {}).get("msg_id") != msg_id:
-                continue
-            if message["msg_type"] == "execute_result":
-                return str(message["content"]["data"]["text/plain"])
-            if message["msg_type"] == "error":
-                raise AssertionError(message["content"])
-
-    def closed(self) -> bool:
-        """The server side went away (a ping gets no answer but an error)."""
-        try:
-            self.ws.ping()
-            self.ws.settimeout(0.2)
-            self.ws.recv()
-        except websocket.WebSocketTimeoutException:
-            return False
-        except (websocket.WebSocketException, OSError):
-            return True
-        finally:
-            self.ws.settimeout(30)
-        return False
-
-    def close(self) -> None:
-        self.ws.close()
 
 
 def plain_ssh(laptop: Laptop, *args: str) -> subprocess.CompletedProcess[str]:

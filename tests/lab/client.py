@@ -58,39 +58,71 @@ def status_json(laptop: Laptop, name: str = "workstation") -> dict[str, Any]:
 
 def run_in_kernel(url: str, code: str) -> str:
     """Start a kernel through the forward and run `code` over its websocket."""
-    import websocket
-
     token = token_of(url)
     status, body = api(url, "/api/kernels", token=token, method="POST", body="{}")
     assert status == 201, body
-    kernel_id = json.loads(body)["id"]
-    parsed = urlparse(url)
-    ws = websocket.create_connection(
-        f"ws://{parsed.hostname}:{parsed.port}/api/kernels/{kernel_id}/channels",
-        header=[f"Authorization: token {token}"],
-        timeout=60,
-    )
+    channel = KernelChannel(url, json.loads(body)["id"], timeout=60)
     try:
+        return channel.run(code)
+    finally:
+        channel.close()
+
+
+class KernelChannel:
+    """A kernel's websocket, as a Jupyter client holds it (VS Code, jupyter_client)."""
+
+    def __init__(self, url: str, kernel_id: str, *, timeout: float = 30) -> None:
+        import websocket
+
+        parsed = urlparse(url)
+        self.timeout = timeout
+        self.ws = websocket.create_connection(
+            f"ws://{parsed.hostname}:{parsed.port}/api/kernels/{kernel_id}/channels",
+            header=[f"Authorization: token {token_of(url)}"],
+            timeout=timeout,
+        )
+        self.session = uuid.uuid4().hex
+
+    def run(self, code: str, *, within: float = 60) -> str:
+        """Run CODE; its execute_result as text (AssertionError: its error, or none
+        within WITHIN seconds)."""
         msg_id = uuid.uuid4().hex
-        ws.send(json.dumps({
+        self.ws.send(json.dumps({
             "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "test",
-                       "session": uuid.uuid4().hex, "version": "5.3"},
+                       "session": self.session, "version": "5.3"},
             "parent_header": {}, "metadata": {}, "channel": "shell",
             "content": {"code": code, "silent": False, "store_history": False,
                         "user_expressions": {}, "allow_stdin": False},
         }))  # fmt: skip
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + within
         while time.monotonic() < deadline:
-            message = json.loads(ws.recv())
+            message: dict[str, Any] = json.loads(self.ws.recv())
             if message.get("parent_header", {}).get("msg_id") != msg_id:
                 continue
             if message["msg_type"] == "execute_result":
                 return str(message["content"]["data"]["text/plain"])
             if message["msg_type"] == "error":
                 raise AssertionError(message["content"])
-        raise AssertionError("no execute_result within 60 s")
-    finally:
-        ws.close()
+        raise AssertionError(f"no execute_result within {within:g} s")
+
+    def closed(self) -> bool:
+        """The server side went away (a ping gets no answer but an error)."""
+        import websocket
+
+        try:
+            self.ws.ping()
+            self.ws.settimeout(0.2)
+            self.ws.recv()
+        except websocket.WebSocketTimeoutException:
+            return False
+        except (websocket.WebSocketException, OSError):
+            return True
+        finally:
+            self.ws.settimeout(self.timeout)
+        return False
+
+    def close(self) -> None:
+        self.ws.close()
 
 
 def assert_one_clear_error(result: Result, code: int, *phrases: str) -> str:
