@@ -21,7 +21,7 @@ import pytest
 
 from lab import Laptop, wait_until
 from lab.client import run_in_kernel, status_json, token_of, up
-from test_watchdog import Watcher, gone, serves, watch
+from test_watchdog import Watcher, gone, serves, wait_serving, watch
 
 pytestmark = pytest.mark.faults
 __all__ = ["watch"]  # the fixture, shared with test_watchdog.py
@@ -175,9 +175,8 @@ def test_after_a_simulated_reboot_the_same_url_answers_once_sshd_is_back(
     assert not serves(url)
 
     ws.start()
-    back = time.monotonic()
-    wait_until(lambda: serves(url), timeout=60, what=f"{url} to answer again")
-    print(f"\nthe same URL answered 200 {time.monotonic() - back:.2f} s after sshd was back")
+    took = wait_serving(url, timeout=60)
+    print(f"\nthe same URL answered 200 {took:.2f} s after sshd was back")
     watcher.wait_for(rf"{name}: restarted Jupyter: pid \d+, same token", after=mark)
     assert run_in_kernel(url, "1+1") == "2"
     assert watcher.stop() == 0
