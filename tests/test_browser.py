@@ -12,10 +12,8 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import re
 import shutil
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +23,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from lab import Laptop, wait_until
-from lab.client import api, status_json, token_of
+from lab.client import status_json
+from test_watchdog import Watcher, serves
 
 pytestmark = pytest.mark.browser
 
@@ -147,39 +146,6 @@ def run_a_cell(page: Any, url: str) -> None:
 
 
 # -- an open notebook across faults the watchdog recovers from -----------------------------------
-class Watchdog:
-    """`jssh watch` in the background, its event log in a file."""
-
-    def __init__(self, laptop: Laptop) -> None:
-        self.log = laptop.root / f"watch-{time.monotonic_ns()}.stderr"
-        with open(self.log, "wb") as err:
-            self.proc = subprocess.Popen(
-                laptop.jssh_argv("watch"), env=laptop.env, stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL, stderr=err,
-            )  # fmt: skip
-
-    def said(self, pattern: str, timeout: float = 20) -> re.Match[str]:
-        def seen() -> re.Match[str] | None:
-            assert self.proc.poll() is None, self.log.read_text()
-            return re.search(pattern, self.log.read_text())
-
-        return wait_until(seen, timeout=timeout, what=f"{pattern!r} in the watchdog's log")
-
-    def stop(self) -> None:
-        print(f"--- jssh watch said ---\n{self.log.read_text()}")
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=15)
-
-
-def answers(url: str) -> bool:
-    """The forward is back: Jupyter answers an API call through it."""
-    try:
-        return api(url, "/api/status", token=token_of(url))[0] == 200
-    except OSError:
-        return False
-
-
 def test_an_open_notebook_runs_a_cell_again_after_its_master_is_killed(
     laptop: Laptop, chromium: Any
 ) -> None:
@@ -187,14 +153,16 @@ def test_an_open_notebook_runs_a_cell_again_after_its_master_is_killed(
     up = laptop.jssh("up", "workstation", "--no-open", timeout=120)
     assert up.ok, up
     url = up.stdout.strip().splitlines()[-1]
-    watchdog = Watchdog(laptop)
+    watchdog = Watcher(laptop)
     page = chromium.new_page()
     page.set_default_timeout(60_000)
     # The page's own account of its reconnects, printed with the timings.
     console: list[str] = []
     page.on("console", lambda m: console.append(f"{time.monotonic():.3f} {m.type}: {m.text}"))
     try:
-        watchdog.said(r"workstation: watchdog started: master pid \d+; following it")
+        watchdog.wait_for(
+            r"workstation: watchdog started: master pid \d+; following it", timeout=20
+        )
         run_a_cell(page, url)
         # A mark that a reload would wipe out, and a count only this kernel knows.
         page.evaluate("window.jsshNoReload = 'still here'")
@@ -205,8 +173,8 @@ def test_an_open_notebook_runs_a_cell_again_after_its_master_is_killed(
             killed = time.monotonic()
             print(f"{killed:.3f} kill -9 {master}")
             os.kill(master, signal.SIGKILL)
-            watchdog.said(rf"respawned: master pid (?!{master}\b)\d+")
-            wait_until(lambda: answers(url), timeout=30, what="the forward to answer again")
+            watchdog.wait_for(rf"respawned: master pid (?!{master}\b)\d+", timeout=20)
+            wait_until(lambda: serves(url), timeout=30, what="the forward to answer again")
             back = time.monotonic()
             # The same kernel (its pid, and a count it keeps), in the same page. Within
             # 10 s: JupyterLab's own backoff after a refused retry is a random 10-30 s.
@@ -224,6 +192,7 @@ def test_an_open_notebook_runs_a_cell_again_after_its_master_is_killed(
         raise
     finally:
         print("\n".join(line for line in console if "onnect" in line or "ebSocket" in line))
+        print(f"--- jssh watch said ---\n{watchdog.output()}")
         watchdog.stop()
     # --force: the kernel was busy a moment ago, and `down` would ask first.
     assert laptop.jssh("down", "workstation", "--force").ok

@@ -20,14 +20,13 @@ import pytest
 from lab import Laptop, wait_until
 from test_browser import (
     ARTIFACTS,
-    Watchdog,
-    answers,
     chromium,
     kernel_connected,
     run_a_cell,
     run_cell,
 )
 from test_server_restart import add_own_host, kill_server
+from test_watchdog import Watcher, serves
 
 pytestmark = pytest.mark.browser
 __all__ = ["chromium"]  # the fixture, shared with test_browser.py
@@ -40,19 +39,19 @@ def test_an_open_notebook_runs_a_new_cell_after_the_server_is_killed(
     up = laptop.jssh("up", name, "--no-open", timeout=120)
     assert up.ok, up
     url = up.stdout.strip().splitlines()[-1]
-    watchdog = Watchdog(laptop)
+    watchdog = Watcher(laptop)
     page = chromium.new_page()
     page.set_default_timeout(60_000)
     console: list[str] = []
     page.on("console", lambda m: console.append(f"{time.monotonic():.3f} {m.type}: {m.text}"))
     try:
-        watchdog.said(rf"{name}: watchdog started: master pid \d+; following it")
+        watchdog.wait_for(rf"{name}: watchdog started: master pid \d+; following it", timeout=20)
         run_a_cell(page, url)
         page.evaluate("window.jsshNoReload = 'still here'")  # a reload would wipe it out
 
         old, died = kill_server(laptop, name)
-        watchdog.said(rf"{name}: restarted Jupyter: pid (?!{old}\b)\d+, same token", timeout=30)
-        wait_until(lambda: answers(url), timeout=30, what="the same URL to answer again")
+        watchdog.wait_for(rf"{name}: restarted Jupyter: pid (?!{old}\b)\d+, same token", timeout=30)
+        wait_until(lambda: serves(url), timeout=30, what="the same URL to answer again")
         back = time.monotonic()
         # The page finds its kernel gone from the new server, and says so.
         toolbar_kernel = page.locator(".jp-NotebookPanel:visible .jp-Toolbar-kernelName")
@@ -78,6 +77,7 @@ def test_an_open_notebook_runs_a_new_cell_after_the_server_is_killed(
         raise
     finally:
         print("\n".join(line for line in console if "ernel" in line or "ebSocket" in line))
+        print(f"--- jssh watch said ---\n{watchdog.output()}")
         watchdog.stop()
     # --force: the new kernel ran a moment ago, and `down` would ask first.
     assert laptop.jssh("down", name, "--force").ok

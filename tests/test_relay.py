@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 import time
@@ -26,33 +25,9 @@ import pytest
 
 from lab import Laptop, wait_until
 from lab.client import KernelChannel, api, status_json, token_of, up
+from test_watchdog import Watcher
 
 pytestmark = pytest.mark.faults
-
-
-class Watchdog:
-    """`jssh watch` in the background, its event log in a file."""
-
-    def __init__(self, laptop: Laptop) -> None:
-        self.log = laptop.root / f"watch-{time.monotonic_ns()}.stderr"
-        with open(self.log, "wb") as err:
-            self.proc = subprocess.Popen(
-                laptop.jssh_argv("watch"), env=laptop.env, stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL, stderr=err,
-            )  # fmt: skip
-
-    def said(self, pattern: str, timeout: float = 20) -> re.Match[str]:
-        def seen() -> re.Match[str] | None:
-            assert self.proc.poll() is None, self.log.read_text()
-            return re.search(pattern, self.log.read_text())
-
-        return wait_until(seen, timeout=timeout, what=f"{pattern!r} in the watchdog's log")
-
-    def stop(self) -> None:
-        print(f"--- jssh watch said ---\n{self.log.read_text()}")
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=15)
 
 
 def plain_ssh(laptop: Laptop, *args: str) -> subprocess.CompletedProcess[str]:
@@ -68,9 +43,11 @@ def test_a_kernel_client_gets_its_channel_back_at_once_and_plain_ssh_still_works
 ) -> None:
     assert laptop.jssh_in_process("add", "workstation").ok
     url = up(laptop)
-    watchdog = Watchdog(laptop)
+    watchdog = Watcher(laptop)
     try:
-        watchdog.said(r"workstation: watchdog started: master pid \d+; following it")
+        watchdog.wait_for(
+            r"workstation: watchdog started: master pid \d+; following it", timeout=20
+        )
         status, body = api(url, "/api/kernels", token=token_of(url), method="POST", body="{}")
         assert status == 201, body
         kernel_id = json.loads(body)["id"]
@@ -94,16 +71,17 @@ def test_a_kernel_client_gets_its_channel_back_at_once_and_plain_ssh_still_works
         channel.close()
         channel = KernelChannel(url, kernel_id)
         assert channel.run("runs += 1; runs, os.getpid()") == f"(4, {kernel_pid})"
-        watchdog.said(r"is stopped \(SIGSTOP\).*killed it; respawning now")
+        watchdog.wait_for(r"is stopped \(SIGSTOP\).*killed it; respawning now", timeout=20)
         channel.close()
 
         # The master the watchdog brought back has the block's forward as its own: a
         # plain ssh asks for it again, gets "already there", and runs its command.
-        watchdog.said(r"127\.0\.0\.1:\d+ handed back to the new master")
+        watchdog.wait_for(r"127\.0\.0\.1:\d+ handed back to the new master", timeout=20)
         plain = plain_ssh(laptop, "workstation-jupyter", "echo", "plain ssh works")
         assert plain.returncode == 0, plain
         assert plain.stdout.strip() == "plain ssh works"
     finally:
+        print(f"--- jssh watch said ---\n{watchdog.output()}")
         watchdog.stop()
     # And without jssh: no watchdog, no master; plain ssh opens the tunnel itself.
     assert laptop.jssh("down", "workstation", "--keep-server").ok
