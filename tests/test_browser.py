@@ -117,6 +117,26 @@ def kernel_connected(url: str) -> bool:
     return any(k["execution_state"] == "idle" and k["connections"] >= 1 for k in kernels)
 
 
+def dismiss_connection_errors(page: Any) -> list[float]:
+    """Click Dismiss on JupyterLab's "Server Connection Error" dialog whenever it shows.
+
+    A request that fails while the server or tunnel is down makes JupyterLab put up this
+    modal dialog ("JupyterLab will continue trying to reconnect"), which takes the page's
+    clicks until someone dismisses it; a user reads it and clicks Dismiss. Whether it
+    shows at all depends on when the page polled. The list returned gets the time of
+    each dismissal, for the test to report.
+    """
+    dismissed: list[float] = []
+    dialog = page.locator(".jp-Dialog", has_text="Server Connection Error")
+
+    def dismiss(found: Any) -> None:
+        dismissed.append(time.monotonic())
+        found.get_by_role("button", name="Dismiss").click()
+
+    page.add_locator_handler(dialog, dismiss)
+    return dismissed
+
+
 def run_a_cell(page: Any, url: str) -> None:
     """Open JupyterLab at `url`, start a Python notebook, run print(6*7), read 42."""
     page.goto(url)
