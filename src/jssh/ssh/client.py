@@ -12,8 +12,10 @@ import os
 import re
 import select
 import shlex
+import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -274,9 +276,11 @@ class Ssh:
         options = client_options(batch=not interactive)
         argv = self.argv(*options, "--", alias, remote_command(remote_argv))
         self._show(argv)
-        with contextlib.suppress(KeyboardInterrupt):
-            return subprocess.call(argv)
-        return 0
+        with _interrupt_noted() as interrupted:
+            code = subprocess.call(argv)
+        # Ctrl-C reaches ssh too, which then exits 255 like a lost connection: the
+        # user's own interrupt is a normal end, told apart by having seen it here.
+        return 130 if interrupted else code
 
 
 @dataclass
@@ -295,6 +299,36 @@ class BatchStart:
     def failure(self) -> JsshError:
         """The start failed: one clear error from what ssh printed."""
         return classify_failure(self.alias, self.transcript(), interactive=False)
+
+
+class _Interrupted:
+    """Whether a SIGINT arrived while it was being watched."""
+
+    def __init__(self) -> None:
+        self.seen = False
+
+    def __bool__(self) -> bool:
+        return self.seen
+
+
+@contextlib.contextmanager
+def _interrupt_noted() -> Iterator[_Interrupted]:
+    """Note a SIGINT instead of raising KeyboardInterrupt, for a child that gets the same
+    signal from the terminal and ends itself. Only the main thread can set a handler;
+    elsewhere KeyboardInterrupt never arrives anyway."""
+    interrupted = _Interrupted()
+    if threading.current_thread() is not threading.main_thread():
+        yield interrupted
+        return
+
+    def note(signum: int, frame: object) -> None:
+        interrupted.seen = True
+
+    previous = signal.signal(signal.SIGINT, note)
+    try:
+        yield interrupted
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _read_from(path: Path, offset: int) -> str:
