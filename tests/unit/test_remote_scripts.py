@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
+import psutil
 import pytest
 
 from jssh import remote
@@ -444,3 +445,39 @@ def test_the_watch_answers_when_the_server_exits_and_ends_with_its_stdin(
     finally:
         again.kill()
         again.wait()
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_alive_tells_a_running_server_from_a_zombie_and_a_gone_pid(
+    shell: str, remote_home: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    # A command name with ") Z " in it, as the /proc stat line puts it in parentheses.
+    odd = tmp_path / "a) Z b"
+    shutil.copy("/bin/sleep", odd)
+    # A child of this test that has ended and that nobody has waited for yet: a zombie.
+    zombie = subprocess.Popen(["true"])
+    wait_until_zombie = time.monotonic() + 10
+    while psutil.Process(zombie.pid).status() != psutil.STATUS_ZOMBIE:
+        assert time.monotonic() < wait_until_zombie
+        time.sleep(0.01)
+    _, env = remote_home
+    probe = "\n".join(
+        [
+            loader.assign({"NAME": "unit"}),
+            loader.body("helpers"),
+            loader.body("host"),
+            'sleep 30 & running=$!; "$ODD" 30 & oddly_named=$!',
+            'for pid in "$running" "$oddly_named" "$ZOMBIE" 999999999 ""; do',
+            '  if alive "$pid"; then echo alive; else echo dead; fi',
+            "done",
+            'kill "$running" "$oddly_named"',
+        ]
+    )
+    try:
+        result = subprocess.run(
+            [shell, "-s"], input=probe, env={**env, "ODD": str(odd), "ZOMBIE": str(zombie.pid)},
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+    finally:
+        zombie.wait()
+    assert result.stdout.split() == ["alive", "alive", "dead", "dead", "dead"], result

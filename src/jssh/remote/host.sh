@@ -30,11 +30,19 @@ LOG="$D/jupyter.log"
 # shellcheck disable=SC2034  # for ensure.sh and stop.sh
 SESSION="jssh-$(printf '%s' "$NAME" | tr '.:' '__')"
 # kill -0 succeeds on a zombie, and a killed server stays one until its new parent
-# (init, which in a container may reap only every few seconds) collects it.
+# (init, which in a container may reap only every few seconds) collects it. The state
+# comes from /proc with shell builtins where there is one: ensure.sh asks ten times a
+# second while a server starts, and ps | grep costs three processes a time. It follows
+# the command name, which is in parentheses and may itself hold ") ".
 # shellcheck disable=SC2317  # not every script calls it
 alive() {
-  [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null &&
-    ! ps -o stat= -p "$1" 2>/dev/null | grep -q '^Z'
+  [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null || return 1
+  if [ -d /proc/self ]; then
+    read -r _stat <"/proc/$1/stat" 2>/dev/null || return 1
+    case ${_stat##*") "} in Z*) return 1 ;; esac
+    return 0
+  fi
+  ! ps -o stat= -p "$1" 2>/dev/null | grep -q '^Z'
 }
 # D/server.pid holds the pid, then the start time `ps -o lstart=` gave for it then. A
 # pid alone lies once the server is gone: after a crash or a reboot any process of this
