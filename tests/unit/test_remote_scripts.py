@@ -154,6 +154,7 @@ def test_every_variable_a_file_reads_is_declared(name: str) -> None:
     reads = set(re.findall(r"(?<!\\)\$\{?([A-Za-z_][A-Za-z0-9_]*)", code))
     assigned = set(re.findall(r"(?:^|[\s;(\"])([A-Za-z_][A-Za-z0-9_]*)=", code, re.M))
     assigned |= set(re.findall(r"\bfor (\w+) in\b", code))
+    assigned |= set(re.findall(r"\bread (?:-r )?(\w+)", code))
     provided = {
         word
         for piece in _preceding(name)
