@@ -7,6 +7,7 @@ order, which is the order of `jssh --help`).
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Sequence
@@ -22,6 +23,11 @@ from jssh.cli import hosts, sessions, forwards, admin  # isort: skip
 
 __all__ = ["admin", "app", "forwards", "hosts", "main", "sessions"]
 
+# typer builds the click command from every command's signature, evaluating each type
+# hint (~20 ms, more than a warm `up`'s own work). Once per process is enough: a user's
+# jssh calls main() once, and the lab's in-process runs call it hundreds of times.
+_click_command = functools.cache(typer.main.get_command)
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run jssh with ARGV (default: the process's own) and return its exit code.
@@ -36,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from jssh.cli.scripts import enable_shell_completion
 
         enable_shell_completion()
-    command = typer.main.get_command(app)
+    command = _click_command(app)
     try:
         args = argv_rules.rewrite(args, sorted(getattr(command, "commands", {})))
         # Standalone: click prints its own usage errors and turns every ending (Ctrl-C
