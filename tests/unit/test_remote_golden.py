@@ -200,12 +200,15 @@ def assert_same_program(old: str, new: str) -> None:
 CHANGED_SINCE = (
     # server.pid holds the pid and then its start time: a pid alone lied once the server
     # was gone (a crash, a reboot) and another process of the account had it, which on a
-    # machine whose pids wrap at 32768 takes seconds. The lab caught it.
+    # machine whose pids wrap at 32768 takes seconds. The lab caught it. (Read with
+    # builtins, not sed: ensure.sh asks ten times a second.)
     (
         """server_pid() { cat "$D/server.pid" 2>/dev/null || true; }""",
         """server_pid() {
-  _pid=$(sed -n 1p "$D/server.pid" 2>/dev/null) || _pid=
-  _started=$(sed -n 2p "$D/server.pid" 2>/dev/null) || _started=
+  _pid='' _started=''
+  if [ -r "$D/server.pid" ]; then
+    { IFS= read -r _pid; IFS= read -r _started; } <"$D/server.pid" || :
+  fi
   if [ -n "$_pid" ] && [ -n "$_started" ] &&
      [ "$(ps -o lstart= -p "$_pid" 2>/dev/null)" != "$_started" ]; then
     return 0
@@ -216,6 +219,29 @@ CHANGED_SINCE = (
     (
         r'say "echo \$\$ > $(shq "$D/server.pid")"',
         r'say "{ echo \$\$; ps -o lstart= -p \$\$; } > $(shq "$D/server.pid")"',
+    ),
+    # ensure.sh waits in steps of 50 ms, not 100 (`up` waits on it), and on a socket
+    # reads the log only every fourth step.
+    (
+        """    if grep -q "is running at" "$LOG" 2>/dev/null; then break; fi
+  fi
+  i=$((i + 1))
+  if [ "$i" -gt "$WAIT_TENTHS" ]; then""",
+        """    if { [ -z "$SOCK" ] || [ $((i % 4)) -eq 0 ]; } &&
+       grep -q "is running at" "$LOG" 2>/dev/null; then break; fi
+  fi
+  i=$((i + 1))
+  if [ "$i" -gt $((WAIT_TENTHS * 2)) ]; then""",
+    ),
+    (
+        """    exit 7
+  fi
+  sleep 0.1
+done""",
+        """    exit 7
+  fi
+  sleep 0.05
+done""",
     ),
     # alive() reads the state from /proc with builtins where there is one: ensure.sh asks
     # ten times a second while a server starts, and ps | grep cost three processes a time.

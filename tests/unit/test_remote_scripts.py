@@ -152,6 +152,12 @@ def test_every_script_comes_after_what_its_pieces_need(name: str) -> None:
 def test_every_variable_a_file_reads_is_declared(name: str) -> None:
     code = _code(name)
     reads = set(re.findall(r"(?<!\\)\$\{?([A-Za-z_][A-Za-z0-9_]*)", code))
+    # $((...)) reads its variables without a $ of their own.
+    reads |= {
+        word
+        for expression in re.findall(r"\$\(\((.*?)\)\)", code)
+        for word in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", expression)
+    }
     assigned = set(re.findall(r"(?:^|[\s;(\"])([A-Za-z_][A-Za-z0-9_]*)=", code, re.M))
     assigned |= set(re.findall(r"\bfor (\w+) in\b", code))
     assigned |= set(re.findall(r"\bread (?:-r )?(\w+)", code))
@@ -482,3 +488,55 @@ def test_alive_tells_a_running_server_from_a_zombie_and_a_gone_pid(
     finally:
         zombie.wait()
     assert result.stdout.split() == ["alive", "alive", "dead", "dead", "dead"], result
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_server_pid_trusts_a_pid_only_while_its_start_time_matches(
+    shell: str, remote_home: tuple[Path, dict[str, str]]
+) -> None:
+    home, env = remote_home
+    running = subprocess.Popen(["sleep", "30"])
+    try:
+        started = subprocess.run(
+            ["ps", "-o", "lstart=", "-p", str(running.pid)],
+            capture_output=True, text=True, check=True,
+        ).stdout.rstrip("\n")  # fmt: skip
+        state = home / ".jssh" / "unit"
+        state.mkdir(parents=True)
+        # ps pads the day of the month: "Sat Nov  7 ..." must come back with both spaces.
+        files = {
+            "its own start time": f"{running.pid}\n{started}\n",
+            "another process's start time": f"{running.pid}\nSat Nov  7 01:02:03 2026\n",
+            "a pid alone (an older jssh)": f"{running.pid}\n",
+            "an empty file": "",
+        }
+        found = {}
+        for case, text in files.items():
+            (state / "server.pid").write_text(text)
+            probe = "\n".join(
+                [
+                    loader.assign({"NAME": "unit"}),
+                    loader.body("helpers"),
+                    loader.body("host"),
+                    'echo "[$(server_pid)]"',
+                ]
+            )
+            result = subprocess.run(
+                [shell, "-s"], input=probe, env=env, capture_output=True, text=True, timeout=30
+            )
+            found[case] = result.stdout.strip()
+        (state / "server.pid").unlink()
+        result = subprocess.run(
+            [shell, "-s"], input=probe, env=env, capture_output=True, text=True, timeout=30
+        )
+        found["no file"] = result.stdout.strip()
+    finally:
+        running.kill()
+        running.wait()
+    assert found == {
+        "its own start time": f"[{running.pid}]",
+        "another process's start time": "[]",
+        "a pid alone (an older jssh)": f"[{running.pid}]",
+        "an empty file": "[]",
+        "no file": "[]",
+    }

@@ -47,11 +47,15 @@ alive() {
 # D/server.pid holds the pid, then the start time `ps -o lstart=` gave for it then. A
 # pid alone lies once the server is gone: after a crash or a reboot any process of this
 # account may get it again (pids wrap at 32768 on many machines), and the server would
-# read as running. A file of the pid alone (an older jssh) is taken as it is.
+# read as running. A file of the pid alone (an older jssh) is taken as it is. Read with
+# builtins (IFS= keeps the start time's spaces as ps wrote them): ensure.sh asks ten
+# times a second until the new server has written the file.
 # shellcheck disable=SC2317  # not every script calls it
 server_pid() {
-  _pid=$(sed -n 1p "$D/server.pid" 2>/dev/null) || _pid=
-  _started=$(sed -n 2p "$D/server.pid" 2>/dev/null) || _started=
+  _pid='' _started=''
+  if [ -r "$D/server.pid" ]; then
+    { IFS= read -r _pid; IFS= read -r _started; } <"$D/server.pid" || :
+  fi
   if [ -n "$_pid" ] && [ -n "$_started" ] &&
      [ "$(ps -o lstart= -p "$_pid" 2>/dev/null)" != "$_started" ]; then
     return 0
