@@ -30,6 +30,7 @@ runs on one worker.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
@@ -72,6 +73,7 @@ _WORKSTATIONS = pytest.StashKey[list[tuple[Sshd, int]]]()
 _NOT_ISOLATED = pytest.StashKey[str | None]()
 # Seconds each test took (setup + call + teardown), kept in pytest's cache between runs.
 _DURATIONS = "jssh/durations"
+_DURATIONS_SEED = Path(__file__).with_name("durations.json")
 _TOOK: dict[str, float] = {}
 
 
@@ -117,8 +119,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.hookimpl(optionalhook=True)  # an xdist hook: in the controller, per worker
 def pytest_configure_node(node: Any) -> None:
+    # This checkout's own runs first; a fresh clone has none, and orders by the committed
+    # seed (scripts/refresh-durations writes it): with guesses alone, a long test that
+    # carries no `slow` mark can start last and run alone at the end.
     cache = getattr(node.config, "cache", None)
-    node.workerinput[_DURATIONS] = cache.get(_DURATIONS, {}) if cache is not None else {}
+    seen = cache.get(_DURATIONS, {}) if cache is not None else {}
+    node.workerinput[_DURATIONS] = {**_seed_durations(), **seen}
+
+
+def _seed_durations() -> dict[str, float]:
+    try:
+        seed: dict[str, float] = json.loads(_DURATIONS_SEED.read_text())
+    except (OSError, ValueError):
+        return {}
+    return seed
 
 
 def _guessed_seconds(item: pytest.Item) -> float:
