@@ -15,9 +15,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TypeGuard
 
 from jssh.errors import UsageError
+
+# Not `from typing import ...`: the warm `up` imports this module, and typing costs it
+# ~4 ms (jssh.entry). mypy reads TYPE_CHECKING = False as typing's own.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import TypeGuard
 
 # A unix socket path as the block writes it: absolute, no spaces or quotes (they would
 # need quoting rules of their own), and short enough for any socket limit.

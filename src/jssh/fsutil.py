@@ -10,7 +10,6 @@ import contextlib
 import errno
 import fcntl
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -110,6 +109,8 @@ def _already(change: FileChange) -> bool:
 def _stage(change: FileChange) -> str:
     assert change.data is not None
     raw = change.data.encode() if isinstance(change.data, str) else change.data
+    import tempfile  # here: the warm `up` reads files and writes none (~4 ms)
+
     fd, tmp_name = tempfile.mkstemp(
         dir=change.path.parent, prefix=f".{change.path.name}.", suffix=".tmp"
     )
