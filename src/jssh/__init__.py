@@ -12,7 +12,8 @@ checks this on every run: no cycle, no arrow back up a layer, no other module's
     2  config/     the managed ssh file, the Include edit, hosts.json
        ssh/        the only place that runs ssh or talks to its control sockets
        remote/     the scripts that run on the remote, and their replies
-    1  fsutil, ports, probe, watchstatus, render   small mechanisms
+    1  fsutil, exits, ports, probe, watchstatus,    small mechanisms
+       render
     0  errors, failures, states, paths, names, hosts   plain types, no jssh imports
        forwards                                          beyond other leaves
 

@@ -28,6 +28,7 @@ LAYERS: dict[str, int] = {
     "jssh.hosts": 0,
     "jssh.forwards": 0,
     "jssh.fsutil": 1,
+    "jssh.exits": 1,
     "jssh.ports": 1,
     "jssh.probe": 1,
     "jssh.watchstatus": 1,

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 
 import psutil
 import pytest
 
-from jssh.ssh.client import wait_for_exit
+from jssh.exits import wait_for_exit
+from lab.util import wait_until
 
 
 @pytest.fixture(params=["pidfd", "no pidfd"])
@@ -37,10 +37,11 @@ def test_the_status_of_a_process_that_ends_in_time(kernel: str) -> None:
 
 def test_a_process_that_ended_before_the_wait_gives_its_status(kernel: str) -> None:
     proc = _start("exit 5")
-    deadline = time.monotonic() + 10
-    while psutil.Process(proc.pid).status() != psutil.STATUS_ZOMBIE:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    wait_until(
+        lambda: psutil.Process(proc.pid).status() == psutil.STATUS_ZOMBIE,
+        timeout=10,
+        what="the child to be a zombie",
+    )
     assert wait_for_exit(proc, timeout=30) == 5
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from jssh.exits import exit_notifier
 from jssh.paths import Paths
 from jssh.watchdog import network_came_up
 from jssh.watchdog.sources import (
@@ -21,7 +22,6 @@ from jssh.watchdog.sources import (
     FileWatch,
     Probe,
     WakePipe,
-    exit_notifier,
     inotify_watching,
 )
 from jssh.watchdog.worker import Workers, probe_address

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from jssh import fsutil
 from jssh.errors import ConfigError, JsshError, SshError, WaitTimeout
+from jssh.exits import wait_for_exit
 from jssh.failures import SshFailure
 from jssh.ssh.classify import classify_failure, last_line
 
@@ -329,30 +330,6 @@ def _interrupt_noted() -> Iterator[_Interrupted]:
         yield interrupted
     finally:
         signal.signal(signal.SIGINT, previous)
-
-
-def wait_for_exit(proc: subprocess.Popen[bytes], timeout: float) -> int:
-    """`proc.wait(timeout)`, woken the moment the process ends.
-
-    subprocess waits with a timeout by polling, with sleeps that grow to 50 ms: a cold
-    `up` paid ~25 ms on average after its master had started. A pidfd (Linux 5.3+)
-    wakes poll() at the exit itself; elsewhere it is subprocess's own wait.
-    Raises subprocess.TimeoutExpired as proc.wait does."""
-    pidfd_open = getattr(os, "pidfd_open", None)
-    try:
-        pidfd = pidfd_open(proc.pid) if pidfd_open is not None else None
-    except OSError:  # a kernel without pidfds, or a filter that forbids them
-        pidfd = None
-    if pidfd is None:
-        return proc.wait(timeout=timeout)
-    try:
-        poller = select.poll()
-        poller.register(pidfd, select.POLLIN)
-        if not poller.poll(timeout * 1000):
-            raise subprocess.TimeoutExpired(proc.args, timeout)
-    finally:
-        os.close(pidfd)
-    return proc.wait()
 
 
 def _read_from(path: Path, offset: int) -> str:

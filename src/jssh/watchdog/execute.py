@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from jssh import fsutil, remote
 from jssh.errors import JsshError
+from jssh.exits import Fileno, exit_notifier
 from jssh.hosts import HostRecord
 from jssh.paths import Paths
 from jssh.ssh import MUX_CLIENT_OPTIONS, BatchStart, Ssh, remote_command
@@ -34,7 +35,7 @@ from jssh.watchdog import events as ev
 from jssh.watchdog import relay, worker
 from jssh.watchdog.model import Host
 from jssh.watchdog.netpath import master_path, route_to
-from jssh.watchdog.sources import Fileno, Probe, exit_notifier, last_words, master_peer
+from jssh.watchdog.sources import Probe, last_words, master_peer
 from jssh.watchdog.states import HostState, Master, ServerEnd, ServerPhase
 
 if TYPE_CHECKING:

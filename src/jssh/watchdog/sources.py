@@ -1,7 +1,8 @@
 """Where the watchdog's events come from, all without polling:
 
 - a process exits: a pidfd (Linux; a kqueue NOTE_EXIT elsewhere) becomes readable, for
-  masters that are not our children as well as for the ssh processes we start;
+  masters that are not our children as well as for the ssh processes we start
+  (jssh.exits, which the CLI's waits share);
 - the network changes: an AF_NETLINK route socket (Linux; a routing socket on BSD)
   reports links, addresses and routes, and `network_news` says whether a batch of
   messages is worth a retry, and whether a followed master's path may be gone;
@@ -20,7 +21,6 @@ import contextlib
 import errno
 import os
 import queue
-import select
 import socket
 import struct
 import sys
@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from jssh.paths import Paths
 from jssh.watchdog.events import Address
@@ -59,51 +59,6 @@ _RTM_DELROUTE = 25
 _IFF_LOWER_UP = 0x10000
 _NLMSG_HEADER = struct.Struct("=LHHLL")
 _IFINFOMSG = struct.Struct("=BxHiII")
-
-
-class Fileno(Protocol):
-    def fileno(self) -> int: ...
-    def close(self) -> None: ...
-
-
-# -- process exits --------------------------------------------------------------------------
-class Fd:
-    """A raw descriptor with the file-object face selectors want."""
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-
-    def fileno(self) -> int:
-        return self.fd
-
-    def close(self) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
-
-
-def exit_notifier(pid: int) -> Fileno | None:
-    """A descriptor that becomes readable when `pid` exits, or None where there is none
-    (the process is gone already, or the system has no such thing)."""
-    if hasattr(os, "pidfd_open"):
-        try:
-            return Fd(os.pidfd_open(pid))
-        except OSError:
-            return None
-    if sys.platform != "linux" and hasattr(select, "kqueue"):  # untested here: Linux only
-        try:
-            kq = select.kqueue()
-            event = select.kevent(
-                pid,
-                filter=select.KQ_FILTER_PROC,
-                flags=select.KQ_EV_ADD | select.KQ_EV_ONESHOT,
-                fflags=select.KQ_NOTE_EXIT,
-            )
-            kq.control([event], 0, 0)
-        except OSError:
-            return None
-        return kq
-    return None
 
 
 # -- the network ----------------------------------------------------------------------------
