@@ -281,7 +281,7 @@ class Ssh:
             code = subprocess.call(argv)
         # Ctrl-C reaches ssh too, which then exits 255 like a lost connection: the
         # user's own interrupt is a normal end, told apart by having seen it here.
-        return 130 if interrupted else code
+        return 130 if interrupted.is_set() else code
 
 
 @dataclass
@@ -302,28 +302,18 @@ class BatchStart:
         return classify_failure(self.alias, self.transcript(), interactive=False)
 
 
-class _Interrupted:
-    """Whether a SIGINT arrived while it was being watched."""
-
-    def __init__(self) -> None:
-        self.seen = False
-
-    def __bool__(self) -> bool:
-        return self.seen
-
-
 @contextlib.contextmanager
-def _interrupt_noted() -> Iterator[_Interrupted]:
-    """Note a SIGINT instead of raising KeyboardInterrupt, for a child that gets the same
-    signal from the terminal and ends itself. Only the main thread can set a handler;
-    elsewhere KeyboardInterrupt never arrives anyway."""
-    interrupted = _Interrupted()
+def _interrupt_noted() -> Iterator[threading.Event]:
+    """Note a SIGINT (the Event is set) instead of raising KeyboardInterrupt, for a child
+    that gets the same signal from the terminal and ends itself. Only the main thread
+    can set a handler; elsewhere KeyboardInterrupt never arrives anyway."""
+    interrupted = threading.Event()
     if threading.current_thread() is not threading.main_thread():
         yield interrupted
         return
 
     def note(signum: int, frame: object) -> None:
-        interrupted.seen = True
+        interrupted.set()
 
     previous = signal.signal(signal.SIGINT, note)
     try:
