@@ -7,13 +7,11 @@ fast path declines, must reach the same answer through typer.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from lab import Laptop
 from lab.client import up
+from lab.util import python_imports
 
 
 @pytest.fixture
@@ -23,16 +21,8 @@ def served(laptop: Laptop) -> tuple[Laptop, str]:
 
 
 def _imports(laptop: Laptop, *args: str) -> tuple[str, set[str]]:
-    run = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "jssh", *args],
-        env=laptop.env, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert run.returncode == 0, run.stderr
-    modules = {
-        line.split("|")[-1].strip()
-        for line in run.stderr.splitlines()
-        if line.startswith("import time:")
-    }
+    run, modules = python_imports(["-m", "jssh", *args], laptop.env)
+    assert run.ok, run
     return run.stdout.strip().splitlines()[-1], modules
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -18,6 +19,7 @@ __all__ = [
     "Result",
     "free_port",
     "port_is_free",
+    "python_imports",
     "run",
     "short_tempdir",
     "wait_until",
@@ -183,6 +185,18 @@ def run(
     if check and not result.ok:
         raise LabError(f"command failed:\n{result}")
     return result
+
+
+def python_imports(args: Sequence[str], env: Mapping[str, str]) -> tuple[Result, set[str]]:
+    """`python -X importtime ARGS` with ENV, on this interpreter: its Result, and every
+    module the run imported (importtime reports them on stderr)."""
+    result = run([sys.executable, "-X", "importtime", *args], env=env, timeout=60)
+    modules = {
+        line.split("|")[-1].strip()
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    return result, modules
 
 
 def _text(data: str | bytes | None) -> str:

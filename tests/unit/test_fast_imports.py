@@ -11,11 +11,11 @@ takes is measured in bench/, not here.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from lab.util import python_imports
 
 # Paid by every warm `up` and Tab if any of them came in; none is needed there.
 NOT_NEEDED = {"typer", "click", "pydantic", "rich", "typing", "tempfile", "subprocess"}
@@ -25,16 +25,8 @@ TAB = "from jssh.tab import answer; print(answer(os.environ) is not None)"
 
 
 def _imported(code: str, *args: str, env: dict[str, str]) -> tuple[str, set[str]]:
-    run = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", f"import os, sys; {code}", *args],
-        env=env, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert run.returncode == 0, run.stderr
-    modules = {
-        line.split("|")[-1].strip()
-        for line in run.stderr.splitlines()
-        if line.startswith("import time:")
-    }
+    run, modules = python_imports(["-c", f"import os, sys; {code}", *args], env)
+    assert run.ok, run
     return run.stdout.strip(), modules
 
 
