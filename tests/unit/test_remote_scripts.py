@@ -26,6 +26,7 @@ import pytest
 from jssh import remote
 from jssh.hosts import Endpoint, HostRecord, Launch
 from jssh.remote import ExitCode, ReplyKey, loader, parse_reply
+from lab.util import wait_until
 
 FILES = sorted(
     p.name.removesuffix(".sh")
@@ -454,6 +455,19 @@ def test_the_watch_answers_when_the_server_exits_and_ends_with_its_stdin(
         again.wait()
 
 
+def _host_functions(shell: str, code: str, env: dict[str, str]) -> str:
+    """Run CODE in SHELL after host.sh (and the helpers it needs) for host `unit`: its
+    stdout."""
+    script = "\n".join(
+        [loader.assign({"NAME": "unit"}), loader.body("helpers"), loader.body("host"), code]
+    )
+    result = subprocess.run(
+        [shell, "-s"], input=script, env=env, capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 0, result
+    return result.stdout
+
+
 @pytest.mark.parametrize("shell", SHELLS)
 def test_alive_tells_a_running_server_from_a_zombie_and_a_gone_pid(
     shell: str, remote_home: tuple[Path, dict[str, str]], tmp_path: Path
@@ -463,16 +477,14 @@ def test_alive_tells_a_running_server_from_a_zombie_and_a_gone_pid(
     shutil.copy("/bin/sleep", odd)
     # A child of this test that has ended and that nobody has waited for yet: a zombie.
     zombie = subprocess.Popen(["true"])
-    wait_until_zombie = time.monotonic() + 10
-    while psutil.Process(zombie.pid).status() != psutil.STATUS_ZOMBIE:
-        assert time.monotonic() < wait_until_zombie
-        time.sleep(0.01)
+    wait_until(
+        lambda: psutil.Process(zombie.pid).status() == psutil.STATUS_ZOMBIE,
+        timeout=10,
+        what="the child to be a zombie",
+    )
     _, env = remote_home
-    probe = "\n".join(
+    code = "\n".join(
         [
-            loader.assign({"NAME": "unit"}),
-            loader.body("helpers"),
-            loader.body("host"),
             'sleep 30 & running=$!; "$ODD" 30 & oddly_named=$!',
             'for pid in "$running" "$oddly_named" "$ZOMBIE" 999999999 ""; do',
             '  if alive "$pid"; then echo alive; else echo dead; fi',
@@ -481,13 +493,10 @@ def test_alive_tells_a_running_server_from_a_zombie_and_a_gone_pid(
         ]
     )
     try:
-        result = subprocess.run(
-            [shell, "-s"], input=probe, env={**env, "ODD": str(odd), "ZOMBIE": str(zombie.pid)},
-            capture_output=True, text=True, timeout=30,
-        )  # fmt: skip
+        said = _host_functions(shell, code, {**env, "ODD": str(odd), "ZOMBIE": str(zombie.pid)})
     finally:
         zombie.wait()
-    assert result.stdout.split() == ["alive", "alive", "dead", "dead", "dead"], result
+    assert said.split() == ["alive", "alive", "dead", "dead", "dead"]
 
 
 @pytest.mark.parametrize("shell", SHELLS)
@@ -509,27 +518,15 @@ def test_server_pid_trusts_a_pid_only_while_its_start_time_matches(
             "another process's start time": f"{running.pid}\nSat Nov  7 01:02:03 2026\n",
             "a pid alone (an older jssh)": f"{running.pid}\n",
             "an empty file": "",
+            "no file": None,
         }
         found = {}
         for case, text in files.items():
-            (state / "server.pid").write_text(text)
-            probe = "\n".join(
-                [
-                    loader.assign({"NAME": "unit"}),
-                    loader.body("helpers"),
-                    loader.body("host"),
-                    'echo "[$(server_pid)]"',
-                ]
-            )
-            result = subprocess.run(
-                [shell, "-s"], input=probe, env=env, capture_output=True, text=True, timeout=30
-            )
-            found[case] = result.stdout.strip()
-        (state / "server.pid").unlink()
-        result = subprocess.run(
-            [shell, "-s"], input=probe, env=env, capture_output=True, text=True, timeout=30
-        )
-        found["no file"] = result.stdout.strip()
+            if text is None:
+                (state / "server.pid").unlink(missing_ok=True)
+            else:
+                (state / "server.pid").write_text(text)
+            found[case] = _host_functions(shell, 'echo "[$(server_pid)]"', env).strip()
     finally:
         running.kill()
         running.wait()
