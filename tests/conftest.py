@@ -30,6 +30,7 @@ runs on one worker.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections.abc import Callable, Generator, Iterator
@@ -127,6 +128,7 @@ def pytest_configure_node(node: Any) -> None:
     node.workerinput[_DURATIONS] = {**_seed_durations(), **seen}
 
 
+@functools.cache  # read once for all the workers
 def _seed_durations() -> dict[str, float]:
     try:
         seed: dict[str, float] = json.loads(_DURATIONS_SEED.read_text())
