@@ -68,13 +68,18 @@ def test_when_the_laptops_address_moves_the_dead_master_is_replaced_at_once(
     # alone), then the route to the workstation moves back over it: the new master's
     # packets would now leave from the first address, so it is replaced too.
     moved_master = master_of(laptop)
+    second_move = watcher.mark()
     cable.route_back_over_first()
     watcher.wait_for(
         rf"the network changed: the route to {netns_workstation.ns_addr} now leaves through"
         rf" another interface, from {old_address}, not {cable.host_addr};"
-        rf" replacing master pid {moved_master} now"
+        rf" replacing master pid {moved_master} now",
+        after=second_move,
     )
     wait_serving(url, timeout=30)
+    # The watchdog's bridge answers for the port while the master is replaced, so the
+    # URL serves before the new master exists: wait for it, as after the first move.
+    watcher.wait_for(r"respawned: master pid \d+; following it", after=second_move)
     assert master_of(laptop) != moved_master
     assert server_of(laptop) == server
     assert watcher.stop() == 0
