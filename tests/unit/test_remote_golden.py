@@ -243,6 +243,17 @@ done""",
   sleep 0.05
 done""",
     ),
+    # ensure.sh takes the new server's pid line as it is: with server_pid, one that exited
+    # before the first look had no start time left to match, read as "not started yet",
+    # and `up` (or the watchdog's restart) waited the whole timeout for it. CI caught it.
+    (
+        """  [ -z "$PID" ] && PID=$(server_pid)
+  if [ -n "$PID" ] && ! alive "$PID"; then""",
+        """  if [ -z "$PID" ] && [ -r "$D/server.pid" ]; then
+    IFS= read -r PID <"$D/server.pid" || PID=""
+  fi
+  if [ -n "$PID" ] && ! alive "$PID"; then""",
+    ),
     # alive() reads the state from /proc with builtins where there is one: ensure.sh asks
     # ten times a second while a server starts, and ps | grep cost three processes a time.
     (

@@ -376,6 +376,24 @@ def test_up_says_what_it_tried_when_jupyter_is_missing(
 
 
 @pytest.mark.parametrize("shell", SHELLS)
+def test_up_says_a_server_that_exits_at_once_died_and_does_not_wait_for_it(
+    shell: str, remote_home: tuple[Path, dict[str, str]]
+) -> None:
+    # A broken environment: jupyter starts and exits before the first look. Its
+    # server.pid then names a pid that is gone, and that is a death, not "not yet started".
+    home, env = remote_home
+    broken = home / "broken" / "bin" / "jupyter"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("#!/bin/sh\necho 'ModuleNotFoundError: No module named jupyterlab'\nexit 1\n")
+    broken.chmod(0o755)
+    script = remote.ensure_script(_record(venv="~/broken"), "t", wait_seconds=10, use_tmux=False)
+    for _ in range(3):  # each run a fresh race between the server's exit and the first look
+        reply = _run(shell, script, env)
+        assert reply.exit is ExitCode.DIED, reply
+        assert "No module named jupyterlab" in reply.log_tail, reply
+
+
+@pytest.mark.parametrize("shell", SHELLS)
 def test_a_lock_left_by_a_dead_jssh_is_broken(
     shell: str, remote_home: tuple[Path, dict[str, str]]
 ) -> None:

@@ -84,7 +84,12 @@ echo "$MODE" > "$D/mode"
 i=0
 PID=""
 while :; do
-  [ -z "$PID" ] && PID=$(server_pid)
+  # Not server_pid: the file is the new server's (the old one's was removed above), and
+  # one that exited before this first look has no start time left to match. It is dead,
+  # not yet to come, and must say DIED now rather than TIMEOUT after the whole wait.
+  if [ -z "$PID" ] && [ -r "$D/server.pid" ]; then
+    IFS= read -r PID <"$D/server.pid" || PID=""
+  fi
   if [ -n "$PID" ] && ! alive "$PID"; then
     say "DIED $PID"
     tail_log 30
