@@ -12,6 +12,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import time
@@ -118,11 +119,11 @@ def kernel_connected(url: str) -> bool:
 
 
 def dismiss_connection_errors(page: Any) -> list[float]:
-    """Click Dismiss on JupyterLab's "Server Connection Error" dialog whenever it shows.
+    """Close JupyterLab's "Server Connection Error" dialog whenever it shows.
 
     A request that fails while the server or tunnel is down makes JupyterLab put up this
     modal dialog ("JupyterLab will continue trying to reconnect"), which takes the page's
-    clicks until someone dismisses it; a user reads it and clicks Dismiss. Whether it
+    clicks until someone dismisses it; a user reads it and closes it. Whether it
     shows at all depends on when the page polled. The list returned gets the time of
     each dismissal, for the test to report.
     """
@@ -131,7 +132,8 @@ def dismiss_connection_errors(page: Any) -> list[float]:
 
     def dismiss(found: Any) -> None:
         dismissed.append(time.monotonic())
-        found.get_by_role("button", name="Dismiss").click()
+        # "Close" in JupyterLab 4, "Dismiss" in 3: the dialog's one button either way.
+        found.get_by_role("button", name=re.compile(r"^(Close|Dismiss)$")).click()
 
     page.add_locator_handler(dialog, dismiss)
     return dismissed
