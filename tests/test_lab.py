@@ -28,6 +28,7 @@ from lab import (
     run,
     wait_until,
 )
+from lab.nonode import without_node
 
 FAST_FAIL = ("-o", "ConnectTimeout=2", "-o", "ConnectionAttempts=1")
 # For tests that only log in and read: they may use the worker's shared sshd.
@@ -124,6 +125,16 @@ def test_the_lab_jupyter_leaves_out_what_only_slows_its_start(lab_venv: Path) ->
     plain = re.sub(r"\x1b\[[0-9;]*m", "", listed.stdout + listed.stderr)  # it colours anyway
     assert re.search(r"jupyter_lsp +disabled", plain), str(listed)
     assert re.search(r"jupyterlab +enabled", plain), str(listed)
+
+
+@SHARED
+def test_a_workstation_has_no_node_while_the_laptop_may(laptop: Laptop) -> None:
+    # See lab/nonode.py: JupyterLab runs node twice at every start when it finds one.
+    if not without_node():
+        pytest.skip("no node on this machine, or no mount namespace for the lab")
+    r = laptop.ssh("workstation", "node --version; echo status=$?")
+    assert "status=126" in r.stdout, str(r)  # there, but no longer a program
+    assert run(["node", "--version"]).ok  # the laptop's own is untouched
 
 
 @SHARED

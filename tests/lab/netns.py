@@ -178,7 +178,7 @@ class NetnsWorkstation(Sshd):
         return link_flags(self.host_dev) is not None
 
     def _exec_prefix(self) -> list[str]:
-        return ["ip", "netns", "exec", self.netns]
+        return ["ip", "netns", "exec", self.netns, *super()._exec_prefix()]
 
     def cut(self) -> None:
         """Pull the cable, on the namespace side. Established TCP stays open, silently."""

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import psutil
 
+from .nonode import without_node
 from .procs import LAB_ID_VAR, kill_lab_processes, new_lab_id, terminate
 from .util import IS_ROOT, LabError, Result, free_port, run, short_tempdir, wait_until
 
@@ -114,7 +115,8 @@ class SlurmCluster:
             what="munged's socket",
         )
         self._spawn("slurmctld", ["/usr/sbin/slurmctld", "-D"])
-        self._spawn("slurmd", ["/usr/sbin/slurmd", "-D", "-N", NODE])
+        # Jobs run under slurmd: a compute node without node, like the workstations.
+        self._spawn("slurmd", [*without_node(), "/usr/sbin/slurmd", "-D", "-N", NODE])
         try:
             wait_until(self._node_idle, timeout=timeout, what="the Slurm node to be idle")
         except LabError as exc:

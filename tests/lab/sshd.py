@@ -16,6 +16,7 @@ import psutil
 
 from .account import chown_to
 from .keys import LabKeys
+from .nonode import without_node
 from .procs import (
     LAB_ID_VAR,
     describe,
@@ -160,8 +161,8 @@ class Sshd:
         return "\n".join(lines) + "\n"
 
     def _exec_prefix(self) -> list[str]:
-        """argv prefix that puts a command where this sshd runs (netns overrides it)."""
-        return []
+        """argv prefix that puts a command where this sshd runs (netns adds to it)."""
+        return list(without_node())
 
     def _daemon_env(self) -> dict[str, str]:
         # A small, known environment for sshd itself (its sessions get SetEnv's).
