@@ -101,6 +101,29 @@ def test_on_a_terminal_down_asks_before_it_stops_kernels_in_use(
     assert not serves(url)
 
 
+def test_up_with_a_new_token_asks_before_it_stops_kernels_in_use(
+    workstation: Sshd, make_laptop: Callable[..., Laptop]
+) -> None:
+    # A new token means a new server, and the old one's kernels go with it.
+    laptop = make_laptop(workstation)
+    name = add_own_host(laptop, laptop.lab_id)
+    url = up(laptop, name)
+    assert run_in_kernel(url, "1+1") == "2"
+
+    refused = laptop.jssh("up", name, "--no-open", "--new-token")
+    assert_one_clear_error(refused, 10, f"{name}: not stopped: 1 kernel runs there")
+    assert "--force" in refused.stderr, refused
+    assert serves(url)  # the same server, the same token: nothing lost
+
+    forced = laptop.jssh("up", name, "--no-open", "--new-token", "--force", timeout=120)
+    assert forced.ok, forced
+    fresh = forced.stdout.strip().splitlines()[-1]
+    assert token_of(fresh) != token_of(url)
+    assert serves(fresh)
+    assert not serves(url)
+    assert laptop.jssh("down", name, "--force").ok
+
+
 def test_a_server_on_a_tcp_port_is_asked_there_too(
     workstation: Sshd, make_laptop: Callable[..., Laptop]
 ) -> None:

@@ -25,7 +25,7 @@ class ExitCode(IntEnum):
     TIMEOUT = 7  # a bounded wait ran out
     NOT_FOUND = 8  # no managed host of that name
     NOT_SERVING = 9  # `status`: a host you brought up does not serve its URL now
-    IN_USE = 10  # `down`/`remove`: its kernels were active within the hour (--force stops it)
+    IN_USE = 10  # down, remove, up --new-token: kernels active within the hour (--force: stop)
     INTERRUPTED = 130  # Ctrl-C
 
 
@@ -73,7 +73,7 @@ class BusyError(JsshError):
 
 
 class KernelsInUse(JsshError):
-    """`down`/`remove` without --force: the server's kernels were active lately."""
+    """`down`, `remove` or `up --new-token` without --force: its kernels were active lately."""
 
     exit_code = ExitCode.IN_USE
 

@@ -1,5 +1,5 @@
-"""`down` and `remove` ask before they stop a server whose kernels were active lately
-(issue 13, item 5): --force, or a yes at a prompt on a terminal."""
+"""`down`, `remove` and `up --new-token` ask before they stop a server whose kernels
+were active lately (issue 13, item 5): --force, or a yes at a prompt on a terminal."""
 
 from __future__ import annotations
 

@@ -50,11 +50,20 @@ def up(  # noqa: PLR0917 - typer maps each parameter to one CLI option
             " token: the old URL stops working. Otherwise the saved token is kept.",
         ),
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="With --new-token: stop the server even when its kernels were active"
+            " within the last hour (without it: a prompt on a terminal, else exit 10).",
+        ),
+    ] = False,
 ) -> None:
     """Start (or find) Jupyter on NAME and print its URL on the last line."""
     session = context(ctx).session(name, queue_wait=wait, progress=for_stderr())
     if new_token:  # the token is renewed only here, by `down` and by `remove`
-        for line in session.down(keep_server=False):
+        # A new token means a new server: its kernels go, so it asks as `down` does.
+        for line in down_or_ask(session, keep_server=False, force=force):
             say(f"{name}: {line}")
     result = session.up(interactive=sys.stdin.isatty(), wait=timeout, use_tmux=not no_tmux)
     where = f" ({result.mode})" if result.server_pid is None and result.mode else ""
