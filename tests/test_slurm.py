@@ -139,6 +139,26 @@ def test_down_cancels_the_job_and_frees_the_port(
     assert "Host cluster-jupyter-node" not in (added.ssh_dir / "jssh" / "config").read_text()
 
 
+def test_down_from_a_second_laptop_asks_the_jobs_server_inside_the_job(
+    added: Laptop, slurm_workstation: Sshd, make_laptop: Callable[..., Laptop],
+    slurm_cluster: SlurmCluster,
+) -> None:  # fmt: skip
+    # The second laptop has no tunnel and no job id: it finds the job by name, and a
+    # step in the job (srun --overlap) asks the server on the compute node.
+    url = up(added)
+    (job,) = our_jobs(slurm_cluster, added)
+    assert run_in_kernel(url, "1+1") == "2"
+    second = make_laptop(slurm_workstation, alias=NAME)
+    add(second)
+    refused = second.jssh("down", NAME)
+    assert_one_clear_error(refused, 10, "not stopped: 1 kernel runs there", "--force")
+    assert our_jobs(slurm_cluster, added) == [job]
+    assert run_in_kernel(url, "2+2") == "4"  # the first laptop works on, undisturbed
+    forced = second.jssh("down", NAME, "--force")
+    assert forced.ok, forced
+    assert our_jobs(slurm_cluster, added) == []
+
+
 def test_a_job_cancelled_behind_our_back_is_reported_by_status(
     added: Laptop, slurm_cluster: SlurmCluster
 ) -> None:

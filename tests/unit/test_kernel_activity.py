@@ -97,6 +97,9 @@ class _Files:
     def forget_token(self) -> None:
         self.token_kept = False
 
+    def saved_job(self) -> dict[str, str]:
+        return {}  # a second laptop: it never submitted the job
+
 
 class _Tunnel:
     def master_pid(self) -> int | None:
@@ -104,12 +107,27 @@ class _Tunnel:
 
 
 class _Ssh:
-    def __init__(self, reply: str, rc: int) -> None:
-        self.reply, self.rc, self.scripts = reply, rc, 0
+    """Answers each remote command with the next (stdout, exit status), and keeps the
+    commands (the remote argv, and the script it was given on stdin)."""
+
+    def __init__(self, reply: str, rc: int, *more: tuple[str, int]) -> None:
+        self.replies = [(reply, rc), *more]
+        self.commands: list[tuple[list[str], str]] = []
+
+    @property
+    def scripts(self) -> int:
+        return len(self.commands)
+
+    def run(
+        self, alias: str, remote_argv: list[str], *, input_text: str | None = None,
+        timeout: float | None = 60,
+    ) -> Any:  # fmt: skip
+        self.commands.append((list(remote_argv), input_text or ""))
+        stdout, rc = self.replies.pop(0)
+        return SimpleNamespace(stdout=stdout, returncode=rc, stderr="")
 
     def run_script(self, alias: str, script: str, *, timeout: float | None = 60) -> Any:
-        self.scripts += 1
-        return SimpleNamespace(stdout=self.reply, returncode=self.rc, stderr="")
+        return self.run(alias, ["sh", "-s"], input_text=script, timeout=timeout)
 
 
 class _Backend:
@@ -121,10 +139,10 @@ class _Backend:
         return ["no tunnel was open"]
 
 
-def _session(ssh: _Ssh) -> tuple[Session, _Backend, _Files]:
+def _session(ssh: _Ssh, *, slurm: str | None = None) -> tuple[Session, _Backend, _Files]:
     record = HostRecord(
         name="ws", target="ws", local_port=8899, endpoint=Endpoint(socket="/tmp/j/ws.sock"),
-        ssh_options=[], control_path="/tmp/cm/ws",
+        ssh_options=[], control_path="/tmp/cm/ws", slurm=slurm,
     )  # fmt: skip
     files, backend = _Files(), _Backend()
     parts = SimpleNamespace(record=record, ssh=ssh, tunnel=_Tunnel(), files=files)
@@ -159,4 +177,40 @@ def test_down_with_force_asks_nothing() -> None:
     session, backend, _files = _session(ssh)
     session.down(keep_server=False, force=True)
     assert ssh.scripts == 0
+    assert backend.calls == [False]
+
+
+def test_a_slurm_jobs_kernels_are_asked_by_a_step_inside_the_job() -> None:
+    # The login node cannot reach the compute node's socket; a step in the job can.
+    recent = datetime.now(UTC).isoformat()
+    ssh = _Ssh(
+        "JOB 4242|RUNNING|node7|3:59:00|None|0:01:00\n", 0,
+        (f"KERNEL busy {recent}\nKERNELS 1\n", 0),
+    )  # fmt: skip
+    session, backend, _files = _session(ssh, slurm="-p gpu")
+    with pytest.raises(KernelsInUse) as refused:
+        session.down(keep_server=False, force=False)
+    assert refused.value.message.startswith("ws: not stopped: 1 kernel runs there, 1 busy now")
+    assert backend.calls == []  # the job is kept
+    (query, _), (step, script) = ssh.commands
+    assert query == ["sh", "-s"]
+    assert step == ["srun", "--jobid=4242", "--overlap", "--nodes=1", "--ntasks=1", "--quiet",
+                    "sh", "-s"]  # fmt: skip
+    assert script.startswith("NAME=")  # kernels.sh, on srun's stdin
+    assert "KERNELS" in script
+
+
+def test_a_slurm_host_with_no_job_of_ours_has_no_kernels_to_ask() -> None:
+    ssh = _Ssh("", 0)  # squeue lists nothing
+    session, backend, _files = _session(ssh, slurm="-p gpu")
+    session.down(keep_server=False, force=False)
+    assert ssh.scripts == 1  # no srun
+    assert backend.calls == [False]
+
+
+def test_a_queued_slurm_job_is_not_asked_and_down_cancels_it() -> None:
+    ssh = _Ssh("JOB 4242|PENDING||4:00:00|Priority|0:00\n", 0)
+    session, backend, _files = _session(ssh, slurm="-p gpu")
+    session.down(keep_server=False, force=False)
+    assert ssh.scripts == 1
     assert backend.calls == [False]

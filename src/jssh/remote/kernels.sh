@@ -2,7 +2,7 @@
 # kernels run on it, when each was last active, and the notebooks open with them,
 # asked of the server itself (GET /api/kernels and /api/sessions on its socket, with
 # the token read here from D/token: it is never on a command line). Works with no
-# tunnel open. Asks with the server's own Python (its /proc/PID/exe), else python3:
+# tunnel open; for a Slurm job it runs in a step of the job (srun), on the node. Asks with the server's own Python (its /proc/PID/exe), else python3:
 # no curl needed. (Read-only.)
 #
 # Pieces: helpers host

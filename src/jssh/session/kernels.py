@@ -4,8 +4,9 @@ kernels the first laptop works with without a word.
 
 The server itself is asked (GET /api/kernels): through our own tunnel when one runs
 (the token goes only to a listener proven to be our master), else by kernels.sh over
-ssh, which asks the server's socket on the remote with the token read there. Only the
-judgement is here; nothing is stopped.
+ssh, which asks the server's socket on the remote with the token read there (for a
+Slurm job, in a step of the job on its compute node). Only the judgement is here;
+nothing is stopped.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from jssh import probe, remote
 from jssh.errors import JsshError, KernelsInUse
 from jssh.hosts import HostRecord
 from jssh.session.owner import ForeignListener
+from jssh.session.slurm_jobs import parse_jobs
 from jssh.session.tunnel import Tunnel
 from jssh.ssh import Ssh
 
@@ -124,10 +126,12 @@ class Asked:
     reached: bool = True
 
 
-def ask(ssh: Ssh, record: HostRecord, tunnel: Tunnel, token: str | None) -> Asked:
-    """The server's kernels, through our tunnel when one runs, else over ssh (no python
-    there, an old server, a Slurm job without a tunnel: not asked; ssh failed: not
-    reached either)."""
+def ask(
+    ssh: Ssh, record: HostRecord, tunnel: Tunnel, token: str | None, *, job_id: str | None = None
+) -> Asked:
+    """The server's kernels, through our tunnel when one runs, else over ssh: on the
+    workstation, or inside a Slurm job (JOB_ID, else the job of ours squeue finds). No
+    python there, an old server, no running job: not asked; ssh failed: not reached."""
     if token and tunnel.master_pid() is not None:
         kernels = _get(record, tunnel, token, "/api/kernels")
         found = from_api(kernels) if kernels is not None else None
@@ -135,16 +139,40 @@ def ask(ssh: Ssh, record: HostRecord, tunnel: Tunnel, token: str | None) -> Aske
             sessions = _get(record, tunnel, token, "/api/sessions") if found.count else None
             return Asked(replace(found, notebooks=notebooks_from_api(sessions or b"")))
     if record.slurm:
-        # The job's server is on a compute node, which only the tunnel reaches; the
-        # login node can't ask its socket. Not asked: `down` cancels as before.
-        return Asked(None)
+        return _ask_in_job(ssh, record, job_id)
+    return _ask_over_ssh(ssh, record, ["sh", "-s"])
+
+
+def _ask_over_ssh(ssh: Ssh, record: HostRecord, remote_argv: list[str]) -> Asked:
+    """kernels.sh on the remote, on the stdin of REMOTE_ARGV (a shell there)."""
+    script = remote.kernels_script(record)
     try:
-        result = ssh.run_script(record.alias, remote.kernels_script(record), timeout=30)
+        result = ssh.run(record.alias, remote_argv, input_text=script, timeout=30)
     except JsshError:
         return Asked(None, reached=False)
     if result.returncode == 255:
         return Asked(None, reached=False)
     return Asked(from_reply(remote.parse_reply(result.stdout, result.returncode)))
+
+
+def _ask_in_job(ssh: Ssh, record: HostRecord, job_id: str | None) -> Asked:
+    """A Slurm job's server listens on its compute node, which the login node cannot
+    ask. A step in the job itself can: `srun --overlap` runs kernels.sh there, beside
+    Jupyter, sharing the job's resources. A laptop without the job's id (a second one)
+    finds it by name, as `down` does. A Slurm too old for --overlap: not asked."""
+    try:
+        query = ssh.run_script(record.alias, remote.slurm_query_script(record, job_id), timeout=30)
+    except JsshError:
+        return Asked(None, reached=False)
+    if query.returncode != 0:
+        return Asked(None, reached=query.returncode != 255)
+    job = parse_jobs(query.stdout).first()
+    if job is None:  # no job of ours: no server, no kernels
+        return Asked(KernelActivity(0))
+    if job.state != "RUNNING":  # queued, suspended, ...: nothing there to ask
+        return Asked(None)
+    step = ["srun", f"--jobid={job.job_id}", "--overlap", "--nodes=1", "--ntasks=1", "--quiet"]
+    return _ask_over_ssh(ssh, record, [*step, "sh", "-s"])
 
 
 def _get(record: HostRecord, tunnel: Tunnel, token: str, path: str) -> bytes | None:
@@ -159,12 +187,14 @@ def _get(record: HostRecord, tunnel: Tunnel, token: str, path: str) -> bytes | N
     return answer[2] if answer is not None and answer[0] == 200 else None
 
 
-def refuse_if_in_use(ssh: Ssh, record: HostRecord, tunnel: Tunnel, token: str | None) -> bool:
+def refuse_if_in_use(
+    ssh: Ssh, record: HostRecord, tunnel: Tunnel, token: str | None, *, job_id: str | None = None
+) -> bool:
     """Raise KernelsInUse when the server's kernels were active within the last hour.
     A server that can't be asked is stopped as before (`down` must work on a host that
     is gone or broken). Returns whether the host answered: False spares `down` a second
     wait for an unreachable host (ConnectTimeout)."""
-    asked = ask(ssh, record, tunnel, token)
+    asked = ask(ssh, record, tunnel, token, job_id=job_id)
     found, now = asked.found, datetime.now(UTC)
     if found is not None and found.count and found.recent(now):
         raise KernelsInUse(

@@ -130,7 +130,9 @@ class Session:
         if not (keep_server or force):
             from jssh.session.kernels import refuse_if_in_use  # only `down` needs it
 
-            reached = refuse_if_in_use(parts.ssh, parts.record, parts.tunnel, parts.files.token())
+            job_id = parts.files.saved_job().get("job_id") if parts.record.slurm else None
+            token = parts.files.token()
+            reached = refuse_if_in_use(parts.ssh, parts.record, parts.tunnel, token, job_id=job_id)
         self.parts.files.want(False)
         if reached:
             done = self.backend.take_down(keep_server=keep_server)
