@@ -34,6 +34,14 @@ def add_own_host(laptop: Laptop, lab_id: str) -> str:
     return name
 
 
+def up_with_a_kernel_used(laptop: Laptop) -> tuple[str, str]:
+    """A host of its own, up, with a kernel that just ran code: (name, url)."""
+    name = add_own_host(laptop, laptop.lab_id)
+    url = up(laptop, name)
+    assert run_in_kernel(url, "1+1") == "2"
+    return name, url
+
+
 def test_down_from_a_second_laptop_refuses_while_kernels_work_and_force_stops_them(
     workstation: Sshd, make_laptop: Callable[..., Laptop]
 ) -> None:
@@ -78,9 +86,7 @@ def test_on_a_terminal_down_asks_before_it_stops_kernels_in_use(
     workstation: Sshd, make_laptop: Callable[..., Laptop]
 ) -> None:
     laptop = make_laptop(workstation)
-    name = add_own_host(laptop, laptop.lab_id)
-    url = up(laptop, name)
-    assert run_in_kernel(url, "1+1") == "2"
+    name, url = up_with_a_kernel_used(laptop)
 
     no = laptop.jssh_pty("down", name)
     no.expect(r"not stopped: 1 kernel runs there")
@@ -106,9 +112,7 @@ def test_up_with_a_new_token_asks_before_it_stops_kernels_in_use(
 ) -> None:
     # A new token means a new server, and the old one's kernels go with it.
     laptop = make_laptop(workstation)
-    name = add_own_host(laptop, laptop.lab_id)
-    url = up(laptop, name)
-    assert run_in_kernel(url, "1+1") == "2"
+    name, url = up_with_a_kernel_used(laptop)
 
     refused = laptop.jssh("up", name, "--no-open", "--new-token")
     assert_one_clear_error(refused, 10, f"{name}: not stopped: 1 kernel runs there")
