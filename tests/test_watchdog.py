@@ -26,7 +26,7 @@ import psutil
 import pytest
 
 from lab import Laptop, NetnsWorkstation, RelayLab, Sshd, wait_until
-from lab.client import api, status_json, token_of, up
+from lab.client import api, assert_one_clear_error, status_json, token_of, up
 from lab.slurm import SlurmCluster
 
 pytestmark = pytest.mark.faults
@@ -211,6 +211,49 @@ def test_a_restarted_sshd_is_reconnected(
     watcher.wait_for(r"respawned: master pid")
     assert master_of(laptop) != master
     assert server_of(laptop) == server
+
+
+@pytest.mark.root  # the bridge dups the master's socket (pidfd_getfd)
+def test_up_during_an_outage_waits_for_the_watchdog_and_prints_the_same_url(
+    laptop: Laptop, workstation: Sshd, watch: Callable[[Laptop], Watcher]
+) -> None:
+    url = bring_up(laptop)
+    master = master_of(laptop)
+    watcher = watch(laptop)
+    watcher.wait_for(rf"workstation: watchdog started: master pid {master}; following it")
+    workstation.stop()  # the listener only: no new login for now, as with the Wi-Fi down
+    os.kill(master, signal.SIGKILL)
+    watcher.wait_for(r"workstation: respawn failed")
+
+    # No time to wait: the one line that says who holds the port, and why.
+    short = laptop.jssh("up", "workstation", "--no-open", "--timeout", "1")
+    assert_one_clear_error(
+        short, 6, "jssh watch holds 127.0.0.1:8899 while it brings workstation's tunnel back"
+    )
+    # Time to wait: `up` waits for the watchdog, not beside it, and gets the same URL.
+    waiting = subprocess.Popen(
+        laptop.jssh_argv("up", "workstation", "--no-open"), env=laptop.env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    began = time.monotonic()
+    try:
+        # An outage of some seconds, as a Wi-Fi change takes (jssh used to give up after 7).
+        outage = 10.0
+        wait_until(
+            lambda: waiting.poll() is not None or time.monotonic() - began >= outage,
+            timeout=outage + 5, what=f"{outage:.0f} s of outage",
+        )  # fmt: skip
+        assert waiting.poll() is None  # still waiting while the workstation is away
+        workstation.start()
+        stdout, stderr = waiting.communicate(timeout=60)
+    finally:
+        if waiting.poll() is None:
+            waiting.kill()
+    assert waiting.returncode == 0, stderr
+    assert stdout.strip().splitlines()[-1] == url
+    assert "reusing the running Jupyter server" in stderr, stderr
+    watcher.wait_for(r"workstation: respawned: master pid \d+; following it")
+    assert master_of(laptop) != master  # the watchdog's master: up started none of its own
 
 
 def test_a_master_whose_control_socket_was_deleted_is_replaced(

@@ -28,7 +28,12 @@ def up(  # noqa: PLR0917 - typer maps each parameter to one CLI option
         ),
     ] = None,
     timeout: Annotated[
-        float, typer.Option(metavar="SECONDS", help="Seconds to wait for Jupyter to start.")
+        float,
+        typer.Option(
+            metavar="SECONDS",
+            help="Seconds to wait for Jupyter to start, or for `jssh watch` to bring the"
+            " tunnel back after a fault.",
+        ),
     ] = 90.0,
     no_tmux: Annotated[
         bool, typer.Option("--no-tmux", help="Start Jupyter under nohup even when tmux is there.")

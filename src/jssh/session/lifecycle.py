@@ -21,6 +21,7 @@ from jssh.paths import Paths
 from jssh.progress import Progress, Silent
 from jssh.session import browser, warm
 from jssh.session.files import HostFiles
+from jssh.session.owner import TunnelOwner
 from jssh.session.tunnel import Tunnel
 from jssh.ssh import Ssh
 from jssh.states import HostStatus, UpResult
@@ -92,6 +93,9 @@ class Session:
         `interactive`; `wait` bounds the server's start."""
         parts, record = self.parts, self.parts.record
         directory = parts.files.ensure_directory()
+        if (url := self._wait_for_the_watchdog(wait)) is not None:
+            parts.files.want(True)
+            return UpResult(url, reused=True, server_pid=None, mode=None)
         lock_timeout = self.backend.lock_timeout(wait)
         with fsutil.exclusive_lock(directory / ".lock", f"{record.name}'s tunnel", lock_timeout):
             # Warm: our token gets a 200 through our own master's forward, so the master,
@@ -121,6 +125,22 @@ class Session:
                 parts.progress.clear()
             parts.files.want(True)
             return result
+
+    def _wait_for_the_watchdog(self, wait: float) -> str | None:
+        """While the watchdog brings the tunnel back (a network change, a link down),
+        its bridge holds a request until the new master carries it: the URL once that
+        answers, within WAIT; None when the watchdog is not at it, or not done in time
+        (then `up` goes on, and says the watchdog holds the port). Not under the host
+        lock, which the watchdog takes to start the master."""
+        parts = self.parts
+        token, record = parts.files.token(), parts.record
+        if not token or not TunnelOwner.of(record, parts.paths).bridged():
+            return None
+        parts.progress.step(f"jssh watch is bringing {record.name}'s tunnel back; waiting…")
+        try:
+            return warm.serving_url(record, token, paths=parts.paths, timeout=wait)
+        finally:
+            parts.progress.clear()
 
     def down(self, *, keep_server: bool, force: bool = True) -> list[str]:
         """Stop the server (unless kept) and the masters. Returns what was done. Unless

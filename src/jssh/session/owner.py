@@ -66,6 +66,14 @@ class TunnelOwner:
             hint=f"stop that program, or move jssh to another port: {self.fix}",
         )
 
+    def bridged(self) -> bool:
+        """The watchdog holds the port while no master of ours listens there: it is
+        bringing the tunnel back (a request sent now waits until it is back)."""
+        pid = mux.master_pid(self.control_path)
+        if isinstance(pid, int) and ports.listens_on(pid, self.port):
+            return False
+        return self.watchdog_holds()
+
     def watchdog_holds(self) -> bool:
         """Our watchdog holds the port: its bridge, while it replaces the master
         (watchdog/relay.py), relays only to the new master's forward. Its pid comes from
