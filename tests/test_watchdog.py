@@ -25,6 +25,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from jssh.watchdog import policy
+from jssh.watchdog.loop import CHECK_INTERVAL
 from lab import Laptop, NetnsWorkstation, RelayLab, Sshd, wait_until
 from lab.client import api, assert_one_clear_error, status_json, token_of, up
 from lab.slurm import SlurmCluster
@@ -374,6 +376,40 @@ def test_a_host_brought_down_is_left_alone(
     up(laptop)
     watcher.wait_for(r"workstation: .*master pid \d+; following it", after=mark)
     assert "respawn" not in watcher.output()[left.end() :]
+
+
+def test_after_the_laptop_sleeps_a_connection_the_network_forgot_is_replaced_at_once(
+    relay_workstation: RelayLab, watch: Callable[[Laptop], Watcher]
+) -> None:
+    """The lid closes: nothing of the laptop runs (here: SIGSTOP of jssh watch and the
+    master), and meanwhile a NAT forgets the master's connection. At resume, ssh would
+    learn it only from ServerAlive, 15 s later; the watchdog sees that it woke late (on
+    a clock that counts a suspend, so a real one reads the same) and asks the master
+    for a round trip, which does not come back."""
+    laptop, relay = relay_workstation.laptop, relay_workstation.relay
+    url = bring_up(laptop)
+    server, master = server_of(laptop), master_of(laptop)
+    watcher = watch(laptop)
+    watcher.wait_for(r"following it")
+    time.sleep(CHECK_INTERVAL + 1)  # it has run a while: its periodic looks have begun
+
+    asleep = [master, watcher.pid]
+    for pid in asleep:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        relay.forget_connections()
+        time.sleep(policy.ASLEEP_AFTER + 4)  # the nap itself
+    finally:
+        for pid in asleep:
+            os.kill(pid, signal.SIGCONT)
+    woke = time.monotonic()
+    watcher.wait_for(r"watchdog: woke \d+s late \(the laptop slept, or jssh watch was stopped\)")
+    watcher.wait_for(rf"workstation: master pid {master} did not answer after the sleep")
+    watcher.wait_for(r"workstation: respawned: master pid \d+; following it")
+    wait_serving(url, timeout=10)
+    print(f"\nafter the wake-up the URL answered again in {time.monotonic() - woke:.1f} s")
+    assert server_of(laptop) == server  # the same Jupyter, through a new connection
+    assert f"master pid {master} exited" not in watcher.output()  # not ServerAlive's doing
 
 
 @pytest.mark.slow

@@ -28,6 +28,8 @@ class _Conn:
         # Set when the connection lived through a blackhole: restore(reset_held=True)
         # resets exactly these.
         self.held = False
+        # Set by forget_connections(): what it carries is dropped, silently, for good.
+        self.forgotten = False
         self.lock = threading.Lock()
         self.pumps_left = 2
 
@@ -60,6 +62,10 @@ class TcpRelay:
     New connections are accepted (our kernel completes the TCP handshake, a
     real dead link would not) but get no banner, so `ssh -o ConnectTimeout=N`
     fails the same way, "Connection timed out during banner exchange".
+
+    forget_connections(): a NAT or firewall that forgot the connections open now (its
+    state timed out while the laptop slept): what they carry is dropped, and nothing
+    is closed or reset, while new connections work.
 
     restore(): forwarding resumes. By default held connections resume intact,
     as TCP does after a short outage (retransmission bridges it). With
@@ -117,6 +123,12 @@ class TcpRelay:
                 conn.abort(rst=True)
             conn.held = False
         self._open.set()
+
+    def forget_connections(self) -> None:
+        """The connections open now go silent for good; new ones are relayed as ever."""
+        with self._lock:
+            for conn in self._conns:
+                conn.forgotten = True
 
     def reset_all(self) -> None:
         """Reset every current connection now (a middlebox forgetting them all)."""
@@ -221,6 +233,8 @@ class TcpRelay:
                 except OSError:
                     conn.abort(rst=True)  # a reset on one side resets the other
                     break
+                if data and conn.forgotten:
+                    continue  # dropped on the floor: no answer, no reset
                 if data and self.blackholed:
                     with self._lock:
                         self.held_bytes += len(data)

@@ -352,6 +352,68 @@ def test_a_socket_replaced_at_once_by_a_respawn_is_no_reason_to_stop_anything() 
     assert sim.state is HostState.CONNECTED
 
 
+# -- after the laptop slept ---------------------------------------------------------------------
+def test_after_a_sleep_a_master_whose_connection_does_not_answer_is_replaced() -> None:
+    # A NAT forgot the connection while the lid was closed: ssh would learn it from
+    # ServerAlive, ~15 s later. A round trip that does not come back says it now.
+    sim = Sim()
+    sim.start()
+    verify = sim.send(ev.Woke(asleep_s=600))
+    assert verify == [fx.VerifyMaster(sim.last(fx.VerifyMaster).ticket)]
+    assert sim.state is HostState.CONNECTED  # still followed while it is asked
+    sim.now += policy.VERIFY_WAIT
+    sim.send(ev.MasterVerified(sim.last(fx.VerifyMaster).ticket, answered=False))
+    assert sim.last(fx.KillMaster).pid == 100
+    sim.send(ev.MasterKilled(sim.last(fx.KillMaster).ticket))
+    assert sim.lines()[-1] == (
+        "master pid 100 did not answer after the sleep (its connection is dead, though ssh"
+        " cannot tell yet); killed it; respawning now"
+    )
+    assert spawned(sim.effects) == [Master.FORWARD]
+    assert sim.last(fx.OpenBridge)  # and the port is held for the page meanwhile
+
+
+def test_after_a_sleep_a_master_that_answers_is_left_as_it_is() -> None:
+    sim = Sim()
+    sim.start()
+    sim.send(ev.Woke(asleep_s=600))
+    assert sim.send(ev.MasterVerified(sim.last(fx.VerifyMaster).ticket, answered=True)) == []
+    assert sim.state is HostState.CONNECTED
+    assert sim.host.master_pid == 100
+    assert sim.lines() == ["watchdog started: master pid 100; following it"]  # nothing to say
+
+
+def test_after_two_sleeps_only_the_last_round_trip_counts() -> None:
+    sim = Sim()
+    sim.start()
+    sim.send(ev.Woke(asleep_s=600))
+    first = sim.last(fx.VerifyMaster).ticket
+    sim.send(ev.Woke(asleep_s=30))  # asleep again before the answer came
+    assert sim.send(ev.MasterVerified(first, answered=False)) == []  # stale: ignored
+    assert sim.state is HostState.CONNECTED
+    sim.send(ev.MasterVerified(sim.last(fx.VerifyMaster).ticket, answered=False))
+    assert sim.state is HostState.KILLING
+
+
+def test_a_round_trip_that_answers_after_the_master_died_is_ignored() -> None:
+    sim = Sim()
+    sim.start()
+    sim.send(ev.Woke(asleep_s=600))
+    ticket = sim.last(fx.VerifyMaster).ticket
+    sim.send(ev.MasterExited(100))  # it died by itself meanwhile: respawning already
+    assert sim.send(ev.MasterVerified(ticket, answered=False)) == []
+    assert sim.state is HostState.STARTING
+
+
+def test_after_a_sleep_a_host_on_its_way_back_is_tried_at_once() -> None:
+    sim = Sim(probe_addr=None)
+    sim.outage(SshFailure.UNREACHABLE)
+    assert sim.state is HostState.WAITING
+    sim.send(ev.Woke(asleep_s=600))
+    assert "the laptop woke; retrying now" in sim.lines()
+    assert spawned(sim.wait(0)) == [Master.FORWARD]  # now, not at the end of the backoff
+
+
 def test_a_master_started_by_someone_else_is_adopted_while_waiting() -> None:
     sim = Sim(probe_addr=None)
     sim.outage(SshFailure.REFUSED)

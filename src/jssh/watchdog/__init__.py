@@ -10,14 +10,19 @@ The parts, each with one job (and the direction of their imports):
     policy    backoff, nudges, give-up: decided on jssh.failures.SshFailure
     execute   carries out effects on the loop; what a host holds follows its state
     relay     the bridge: the local port held, and relayed, while a master is replaced
-    worker    the blocking jobs (ssh -O check, ssh -G, squeue, kill-and-wait, a server's
-              restart), on threads
+    worker    the blocking jobs (ssh -O check, a round trip, ssh -G, squeue,
+              kill-and-wait, a server's restart), on threads
     journal   watch.log and each host's watchdog.json
     events, effects, states   plain types: what happens, what to do, the vocabulary
 
 Respawns are the block's own ssh in BatchMode with a short ConnectTimeout: they never
 wait on a prompt. A host that needs a password is logged, shown in `jssh status`, and
 left alone until the user runs `jssh up` again.
+
+After a sleep (the loop's periodic look comes late on a clock that counts a suspend),
+each followed master is asked for a round trip (`true` on the remote): a connection a
+NAT forgot meanwhile looks alive to ssh until ServerAlive gives up, and one that does
+not answer within policy.VERIFY_WAIT is killed and replaced.
 
 While a workstation's master is followed, one watch runs through it (remote/watch.sh,
 a mux client): it blocks on the remote until the server's pid is gone, and its exit is

@@ -115,6 +115,14 @@ class CheckMaster:
 
 
 @dataclass(frozen=True)
+class VerifyMaster:
+    """Run `true` on the remote through the master that holds the forward, bounded by
+    policy.VERIFY_WAIT -> MasterVerified. Unlike `ssh -O check`, it needs the far end."""
+
+    ticket: int
+
+
+@dataclass(frozen=True)
 class CheckSlurm:
     """A Slurm host: is the login node's master up, the node's, and (ask_job) the job?
     -> SlurmChecked. Runs under the host lock."""
@@ -157,7 +165,7 @@ class RestartServer:
     use_tmux: bool = True
 
 
-OffLoop = CheckMaster | CheckSlurm | KillMaster | StopMaster | EndJob | RestartServer
+OffLoop = CheckMaster | VerifyMaster | CheckSlurm | KillMaster | StopMaster | EndJob | RestartServer
 OnLoop = (
     Report | Note | Spawn | CancelAttempt | KillAttempt
     | StartProbe | TerminateMaster | ForgetWanted | WatchServer | OpenBridge | HandBack

@@ -137,6 +137,15 @@ class NetworkChanged:
 
 
 @dataclass(frozen=True)
+class Woke:
+    """The watchdog ran again after ASLEEP_S seconds that it did not run: the laptop
+    slept (or the watchdog was stopped). A connection may have died meanwhile without a
+    word: a NAT or firewall forgot it, or the far sshd gave up on it."""
+
+    asleep_s: float
+
+
+@dataclass(frozen=True)
 class ProbeAnswered:
     """A reachability probe ended: its sshd sent a banner, or it did not."""
 
@@ -161,6 +170,15 @@ class MasterChecked:
     pid: int | None = None
     silent: int | None = None
     error: str | None = None  # the check itself failed: treated as "none runs"
+
+
+@dataclass(frozen=True)
+class MasterVerified:
+    """A round trip through the master (a `true` run on the remote) answered within
+    policy.VERIFY_WAIT, or not."""
+
+    ticket: int
+    answered: bool
 
 
 @dataclass(frozen=True)
@@ -231,9 +249,11 @@ Event = (
     | SpawnFailed
     | LockBusy
     | NetworkChanged
+    | Woke
     | ProbeAnswered
     | Due
     | MasterChecked
+    | MasterVerified
     | SlurmChecked
     | MasterKilled
     | JobReported

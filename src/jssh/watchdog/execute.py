@@ -158,6 +158,9 @@ class Executor:
                 alias = slot.alias(Master.FORWARD)
                 job = partial(worker.check_master, self.ssh, alias, slot.control_path, ticket)
                 self.workers.submit(slot, job)
+            case fx.VerifyMaster(ticket=ticket):
+                verify = partial(worker.verify_master, self.ssh, slot.alias(Master.FORWARD), ticket)
+                self.workers.submit(slot, verify)
             case fx.CheckSlurm(ticket=ticket, ask_job=ask_job):
                 if not self._take_lock(slot):
                     self.post(slot, ev.LockBusy())

@@ -5,7 +5,10 @@ parts on worker threads, worker.py, whose answers return here as events).
 
 The one periodic job is the look at every followed master, every CHECK_INTERVAL s while
 one is followed: a read of /proc per master, because a stopped master (SIGSTOP)
-produces no event anywhere and cannot notice anything itself.
+produces no event anywhere and cannot notice anything itself. The same looks show a
+sleep: one that comes much later than CHECK_INTERVAL after the last, on a clock that
+goes on while the laptop is suspended, means nothing here ran meanwhile (see
+policy.ASLEEP_AFTER).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from functools import partial
 from typing import Any
 
 from jssh import fsutil, watchstatus
+from jssh.durations import format_duration
 from jssh.errors import ConfigError, JsshError
 from jssh.hosts import HostRecord
 from jssh.paths import Paths
@@ -36,13 +40,16 @@ from jssh.watchdog.execute import Executor, Reaped, Slot, WatchReaped
 from jssh.watchdog.journal import Journal
 from jssh.watchdog.model import Host
 from jssh.watchdog.netpath import local_addresses, route_to
-from jssh.watchdog.policy import CONNECT_TIMEOUT
+from jssh.watchdog.policy import ASLEEP_AFTER, CONNECT_TIMEOUT
 from jssh.watchdog.sources import FileWatch, Look, WakePipe, look_at, network_socket, read_network
 from jssh.watchdog.states import Cause, HostState, Timer
 
 CHECK_INTERVAL = 2.0  # the periodic look at followed masters (see the module docstring)
 NUDGE_SETTLE = 0.05  # netlink events come in bursts: act once per burst
 FILE_RETRY = 5.0  # watching files failed (a watched dir removed): start again this later
+# Goes on while the laptop sleeps (BOOTTIME on Linux; macOS's MONOTONIC counts sleep),
+# unlike time.monotonic(), whose deadlines simply resume after a suspend.
+AWAKE_CLOCK = getattr(time, "CLOCK_BOOTTIME", time.CLOCK_MONOTONIC)
 
 
 class Watchdog:
@@ -75,6 +82,7 @@ class Watchdog:
         self._nudge_at: float | None = None
         self._path_check_at: float | None = None  # an address or route went: check paths
         self._next_check: float | None = None
+        self._last_look: float | None = None  # on AWAKE_CLOCK, while looks are periodic
         self._files: FileWatch | None = None
         self._file_restart_at: float | None = None
         self._config: ConfigWatch | None = None  # the user's own ssh config files
@@ -148,6 +156,22 @@ class Watchdog:
         self._fire_timers(time.monotonic())
         self._dispatch()
 
+    def _notice_sleep(self) -> None:
+        """The periodic look comes much later than CHECK_INTERVAL after the last one, on
+        a clock that counts a suspend: nothing here ran meanwhile."""
+        awake, last = time.clock_gettime(AWAKE_CLOCK), self._last_look
+        self._last_look = awake
+        late = 0.0 if last is None else awake - last - CHECK_INTERVAL
+        if late < ASLEEP_AFTER:
+            return
+        self.journal.log(
+            "watchdog",
+            f"woke {format_duration(round(late))} late"
+            " (the laptop slept, or jssh watch was stopped)",
+            "checking that every tunnel still carries",
+        )
+        self._inbox.extend((slot, ev.Woke(late)) for slot in self.slots.values())
+
     def _post(self, slot: Slot, event: ev.Event) -> None:
         self._inbox.append((slot, event))
 
@@ -178,6 +202,7 @@ class Watchdog:
             self._look_at_paths()
         if self._next_check is not None and now >= self._next_check:
             self._next_check = None
+            self._notice_sleep()
             self._look_at_masters()
         if self._file_restart_at is not None and now >= self._file_restart_at:
             self._file_restart_at = None
@@ -188,6 +213,10 @@ class Watchdog:
                     self._inbox.append((slot, self._due(slot, timer)))
         if self._next_check is None and any(s.followed for s in self.slots.values()):
             self._next_check = now + CHECK_INTERVAL
+            if self._last_look is None:  # the rhythm starts here
+                self._last_look = time.clock_gettime(AWAKE_CLOCK)
+        elif self._next_check is None:
+            self._last_look = None  # no master to look at: no rhythm to be late for
 
     def _due(self, slot: Slot, timer: Timer) -> ev.Event:
         if timer is Timer.VERIFY_SOCKET:  # the machine wants the fact, not the time

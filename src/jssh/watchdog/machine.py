@@ -51,6 +51,10 @@ def handle(h: Host, event: ev.Event, now: float) -> Step:
         return _path_looked(h, event)
     if isinstance(event, ev.NetworkChanged):
         return _network_changed(replace(h, nudged_at=now), now)
+    if isinstance(event, ev.Woke):
+        return _woke(h, now)
+    if isinstance(event, ev.MasterVerified):
+        return _verified(h, event)
     if isinstance(event, ev.MarkerChanged):
         return _marker_changed(h)
     if isinstance(event, ev.AttemptExited):
@@ -359,12 +363,34 @@ def _job_reported(h: Host, answer: ev.JobReported) -> Step:
 def _network_changed(h: Host, now: float) -> Step:
     """Every host on its way back is tried now: an attempt that began before the change
     may sit in the kernel's SYN backoff, and a backoff may be long."""
+    return _retry_now(h, now, "the network changed")
+
+
+def _retry_now(h: Host, now: float, why: str) -> Step:
     if not h.state.retrying or not h.wanted:
         return h, []
     h, effects = _restart_attempt(h, before=now, now=now)
     if h.probe_addr is not None:  # and probe fast: the link may need a moment
         h = replace(h, probing=replace(h.probing or Probing(now), next_at=now))
-    return h, [fx.Note("the network changed", "retrying now"), *effects]
+    return h, [fx.Note(why, "retrying now"), *effects]
+
+
+def _woke(h: Host, now: float) -> Step:
+    """After a sleep: a host on its way back is tried now, as after a network change;
+    a connected master must show that its connection still carries (a round trip):
+    one the network forgot meanwhile looks alive to ssh until ServerAlive gives up."""
+    if h.state is not S.CONNECTED or h.master_pid is None:
+        return _retry_now(h, now, "the laptop woke")
+    h, ticket = h.next_ticket()  # a round trip still out from an earlier wake is ignored
+    return replace(h, verifying=ticket), [fx.VerifyMaster(ticket)]
+
+
+def _verified(h: Host, answer: ev.MasterVerified) -> Step:
+    pid = h.master_pid
+    if h.state is not S.CONNECTED or pid is None or h.verifying != answer.ticket:
+        return h, []
+    h = replace(h, verifying=None)
+    return (h, []) if answer.answered else _kill(h, pid, Fault.ASLEEP, None)
 
 
 def _restart_attempt(h: Host, *, before: float, now: float) -> Step:

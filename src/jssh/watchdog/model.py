@@ -133,6 +133,7 @@ class Host:
     last_failure: SshFailure | Setback | None = None
     stopped_checks: int = 0
     verify_socket_at: float | None = None
+    verifying: int | None = None  # CONNECTED, after a sleep: the round trip's ticket
     nudged_at: float | None = None
     job_asked_at: int | None = None  # Slurm: `failures` when squeue was last asked
     had_master: bool = False  # the tunnel was up at some point
@@ -182,6 +183,7 @@ def change(h: Host, to: HostState, **fields: object) -> Host:
     fields.setdefault("retry_at", h.retry_at if to is S.WAITING else None)
     fields.setdefault("master_pid", h.master_pid if to is S.CONNECTED else None)
     fields.setdefault("verify_socket_at", h.verify_socket_at if to is S.CONNECTED else None)
+    fields.setdefault("verifying", h.verifying if to is S.CONNECTED else None)
     fields.setdefault("path", h.path if to is S.CONNECTED else None)
     fields.setdefault("path_route", h.path_route if to is S.CONNECTED else None)
     fields.setdefault("pending", None)  # a job off the loop is always a new one, with a ticket

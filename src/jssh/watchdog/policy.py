@@ -40,6 +40,12 @@ LOCK_RETRY = 2.0
 # A followed master's socket was deleted: look again this much later, by state rather
 # than by event (a master that exits removes its socket, and a respawn makes a new one).
 VERIFY_SOCKET_DELAY = 0.5
+# The watchdog woke this much later than it asked to (on a clock that counts a suspend):
+# the laptop slept, or the watchdog was stopped. Its masters' connections may have died
+# meanwhile without a word, which ssh learns only from ServerAlive (~15 s): each is
+# asked for a round trip, and one that gives none within VERIFY_WAIT is replaced.
+ASLEEP_AFTER = 5.0
+VERIFY_WAIT = 4.0
 
 
 def verdict(failure: SshFailure | None) -> Verdict:

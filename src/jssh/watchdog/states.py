@@ -73,6 +73,7 @@ class Fault(Enum):
     STOPPED = "is stopped (SIGSTOP): it cannot keep the tunnel"
     SILENT = "does not answer on its control socket"
     PATH_GONE = "lost its network path (its connection is dead, though ssh cannot tell yet)"
+    ASLEEP = "did not answer after the sleep (its connection is dead, though ssh cannot tell yet)"
 
 
 class Setback(Enum):

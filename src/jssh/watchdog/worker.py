@@ -23,7 +23,7 @@ from jssh.hosts import HostRecord
 from jssh.paths import Paths
 from jssh.ssh import Settings, Ssh
 from jssh.watchdog import events as ev
-from jssh.watchdog.policy import RESTART_WAIT
+from jssh.watchdog.policy import RESTART_WAIT, VERIFY_WAIT
 from jssh.watchdog.states import RestartResult
 
 if TYPE_CHECKING:
@@ -139,6 +139,15 @@ def check_master(ssh: Ssh, alias: str, control_path: str, ticket: int) -> ev.Mas
         return ev.MasterChecked(ticket, silent=master_by_title(control_path))
     except JsshError as exc:
         return ev.MasterChecked(ticket, error=exc.message)
+
+
+def verify_master(ssh: Ssh, alias: str, ticket: int) -> ev.MasterVerified:
+    """A round trip through the master: `true` on the remote, within VERIFY_WAIT."""
+    try:
+        done = ssh.run(alias, ["true"], timeout=VERIFY_WAIT)
+    except JsshError:  # no answer in time (WaitTimeout), or no ssh at all
+        return ev.MasterVerified(ticket, answered=False)
+    return ev.MasterVerified(ticket, answered=done.returncode == 0)
 
 
 def check_slurm(
