@@ -43,8 +43,9 @@ VERIFY_SOCKET_DELAY = 0.5
 # The watchdog woke this much later than it asked to (on a clock that counts a suspend):
 # the laptop slept, or the watchdog was stopped. Its masters' connections may have died
 # meanwhile without a word, which ssh learns only from ServerAlive (~15 s): each is
-# asked for a round trip, and one that gives none within VERIFY_WAIT is replaced.
-ASLEEP_AFTER = 5.0
+# asked for a round trip, and one that gives none within VERIFY_WAIT is replaced. (Not
+# less: a loop starved of CPU for seconds on a loaded machine must not read as a sleep.)
+ASLEEP_AFTER = 10.0
 VERIFY_WAIT = 4.0
 
 
