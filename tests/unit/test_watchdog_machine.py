@@ -358,7 +358,7 @@ def test_after_a_sleep_a_master_whose_connection_does_not_answer_is_replaced() -
     # ServerAlive, ~15 s later. A round trip that does not come back says it now.
     sim = Sim()
     sim.start()
-    verify = sim.send(ev.Woke(asleep_s=600))
+    verify = sim.send(ev.Woke())
     assert verify == [fx.VerifyMaster(sim.last(fx.VerifyMaster).ticket)]
     assert sim.state is HostState.CONNECTED  # still followed while it is asked
     sim.now += policy.VERIFY_WAIT
@@ -376,7 +376,7 @@ def test_after_a_sleep_a_master_whose_connection_does_not_answer_is_replaced() -
 def test_after_a_sleep_a_master_that_answers_is_left_as_it_is() -> None:
     sim = Sim()
     sim.start()
-    sim.send(ev.Woke(asleep_s=600))
+    sim.send(ev.Woke())
     assert sim.send(ev.MasterVerified(sim.last(fx.VerifyMaster).ticket, answered=True)) == []
     assert sim.state is HostState.CONNECTED
     assert sim.host.master_pid == 100
@@ -386,9 +386,9 @@ def test_after_a_sleep_a_master_that_answers_is_left_as_it_is() -> None:
 def test_after_two_sleeps_only_the_last_round_trip_counts() -> None:
     sim = Sim()
     sim.start()
-    sim.send(ev.Woke(asleep_s=600))
+    sim.send(ev.Woke())
     first = sim.last(fx.VerifyMaster).ticket
-    sim.send(ev.Woke(asleep_s=30))  # asleep again before the answer came
+    sim.send(ev.Woke())  # asleep again before the answer came
     assert sim.send(ev.MasterVerified(first, answered=False)) == []  # stale: ignored
     assert sim.state is HostState.CONNECTED
     sim.send(ev.MasterVerified(sim.last(fx.VerifyMaster).ticket, answered=False))
@@ -398,7 +398,7 @@ def test_after_two_sleeps_only_the_last_round_trip_counts() -> None:
 def test_a_round_trip_that_answers_after_the_master_died_is_ignored() -> None:
     sim = Sim()
     sim.start()
-    sim.send(ev.Woke(asleep_s=600))
+    sim.send(ev.Woke())
     ticket = sim.last(fx.VerifyMaster).ticket
     sim.send(ev.MasterExited(100))  # it died by itself meanwhile: respawning already
     assert sim.send(ev.MasterVerified(ticket, answered=False)) == []
@@ -409,7 +409,7 @@ def test_after_a_sleep_a_host_on_its_way_back_is_tried_at_once() -> None:
     sim = Sim(probe_addr=None)
     sim.outage(SshFailure.UNREACHABLE)
     assert sim.state is HostState.WAITING
-    sim.send(ev.Woke(asleep_s=600))
+    sim.send(ev.Woke())
     assert "the laptop woke; retrying now" in sim.lines()
     assert spawned(sim.wait(0)) == [Master.FORWARD]  # now, not at the end of the backoff
 

@@ -138,11 +138,9 @@ class NetworkChanged:
 
 @dataclass(frozen=True)
 class Woke:
-    """The watchdog ran again after ASLEEP_S seconds that it did not run: the laptop
-    slept (or the watchdog was stopped). A connection may have died meanwhile without a
-    word: a NAT or firewall forgot it, or the far sshd gave up on it."""
-
-    asleep_s: float
+    """The watchdog runs again after a while in which it did not (the loop logs how
+    long): the laptop slept, or the watchdog was stopped. A connection may have died
+    meanwhile without a word: a NAT or firewall forgot it, or the far sshd gave up."""
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,7 @@ class Watchdog:
         self._nudge_at: float | None = None
         self._path_check_at: float | None = None  # an address or route went: check paths
         self._next_check: float | None = None
-        self._last_look: float | None = None  # on AWAKE_CLOCK, while looks are periodic
+        self._check_set_at = 0.0  # on AWAKE_CLOCK: when _next_check was set
         self._files: FileWatch | None = None
         self._file_restart_at: float | None = None
         self._config: ConfigWatch | None = None  # the user's own ssh config files
@@ -157,11 +157,9 @@ class Watchdog:
         self._dispatch()
 
     def _notice_sleep(self) -> None:
-        """The periodic look comes much later than CHECK_INTERVAL after the last one, on
-        a clock that counts a suspend: nothing here ran meanwhile."""
-        awake, last = time.clock_gettime(AWAKE_CLOCK), self._last_look
-        self._last_look = awake
-        late = 0.0 if last is None else awake - last - CHECK_INTERVAL
+        """The periodic look comes much later than CHECK_INTERVAL after it was set, on a
+        clock that counts a suspend: nothing here ran meanwhile."""
+        late = time.clock_gettime(AWAKE_CLOCK) - self._check_set_at - CHECK_INTERVAL
         if late < ASLEEP_AFTER:
             return
         self.journal.log(
@@ -170,7 +168,7 @@ class Watchdog:
             " (the laptop slept, or jssh watch was stopped)",
             "checking that every tunnel still carries",
         )
-        self._inbox.extend((slot, ev.Woke(late)) for slot in self.slots.values())
+        self._inbox.extend((slot, ev.Woke()) for slot in self.slots.values())
 
     def _post(self, slot: Slot, event: ev.Event) -> None:
         self._inbox.append((slot, event))
@@ -213,10 +211,7 @@ class Watchdog:
                     self._inbox.append((slot, self._due(slot, timer)))
         if self._next_check is None and any(s.followed for s in self.slots.values()):
             self._next_check = now + CHECK_INTERVAL
-            if self._last_look is None:  # the rhythm starts here
-                self._last_look = time.clock_gettime(AWAKE_CLOCK)
-        elif self._next_check is None:
-            self._last_look = None  # no master to look at: no rhythm to be late for
+            self._check_set_at = time.clock_gettime(AWAKE_CLOCK)
 
     def _due(self, slot: Slot, timer: Timer) -> ev.Event:
         if timer is Timer.VERIFY_SOCKET:  # the machine wants the fact, not the time
