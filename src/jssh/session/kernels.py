@@ -140,14 +140,15 @@ def ask(
             return Asked(replace(found, notebooks=notebooks_from_api(sessions or b"")))
     if record.slurm:
         return _ask_in_job(ssh, record, job_id)
-    return _ask_over_ssh(ssh, record, ["sh", "-s"])
+    return _ask_over_ssh(ssh, record)
 
 
-def _ask_over_ssh(ssh: Ssh, record: HostRecord, remote_argv: list[str]) -> Asked:
-    """kernels.sh on the remote, on the stdin of REMOTE_ARGV (a shell there)."""
+def _ask_over_ssh(ssh: Ssh, record: HostRecord, wrapper: tuple[str, ...] = ()) -> Asked:
+    """kernels.sh on the remote, read by a shell there that WRAPPER (a command and its
+    words, as `srun …`) runs, when given."""
     script = remote.kernels_script(record)
     try:
-        result = ssh.run(record.alias, remote_argv, input_text=script, timeout=30)
+        result = ssh.run(record.alias, [*wrapper, "sh", "-s"], input_text=script, timeout=30)
     except JsshError:
         return Asked(None, reached=False)
     if result.returncode == 255:
@@ -171,8 +172,8 @@ def _ask_in_job(ssh: Ssh, record: HostRecord, job_id: str | None) -> Asked:
         return Asked(KernelActivity(0))
     if job.state != "RUNNING":  # queued, suspended, ...: nothing there to ask
         return Asked(None)
-    step = ["srun", f"--jobid={job.job_id}", "--overlap", "--nodes=1", "--ntasks=1", "--quiet"]
-    return _ask_over_ssh(ssh, record, [*step, "sh", "-s"])
+    step = ("srun", f"--jobid={job.job_id}", "--overlap", "--nodes=1", "--ntasks=1", "--quiet")
+    return _ask_over_ssh(ssh, record, step)
 
 
 def _get(record: HostRecord, tunnel: Tunnel, token: str, path: str) -> bytes | None:

@@ -52,7 +52,7 @@ class TunnelOwner:
         (no listener, or the master does not answer): send nothing, treat as no answer.
         Raises ForeignListener when another process holds it."""
         pid = mux.master_pid(self.control_path)
-        if isinstance(pid, int) and ports.listens_on(pid, self.port):
+        if self._holds(pid):
             return True
         if self.watchdog_holds():
             return True
@@ -69,10 +69,11 @@ class TunnelOwner:
     def bridged(self) -> bool:
         """The watchdog holds the port while no master of ours listens there: it is
         bringing the tunnel back (a request sent now waits until it is back)."""
-        pid = mux.master_pid(self.control_path)
-        if isinstance(pid, int) and ports.listens_on(pid, self.port):
-            return False
-        return self.watchdog_holds()
+        return not self._holds(mux.master_pid(self.control_path)) and self.watchdog_holds()
+
+    def _holds(self, master: int | mux.MasterAnswer) -> bool:
+        """MASTER (what its control socket said) is a master listening on the port."""
+        return isinstance(master, int) and ports.listens_on(master, self.port)
 
     def watchdog_holds(self) -> bool:
         """Our watchdog holds the port: its bridge, while it replaces the master
